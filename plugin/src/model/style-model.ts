@@ -1,0 +1,146 @@
+/**
+ * A loaded style model: the network's weights as tensors on the current tfjs backend, and the
+ * metadata it was saved with. Environment-agnostic (browser and Node); `loadStyleModel` in the
+ * plugin and `nst stylize` in the trainer wrap it with their own image IO.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { MIN_INPUT_SIZE, SPATIAL_MULTIPLE, type TransformerArchitecture, transformerWeightSpecs } from './architecture.js';
+import { transformerForward } from './transformer-net.js';
+import type { DecodedStyleModel, StyleModelMetadata } from './weights-format.js';
+
+export interface StylizeOptions {
+  /**
+   * Short side, in pixels, of the picture the network sees (and of the result). Smaller is
+   * faster; brush strokes look larger. Default: the input's own size.
+   */
+  size?: number;
+}
+
+/** RGBA pixels, as in ImageData; in a browser `stylize` returns a real ImageData. */
+export interface RgbaPixels {
+  readonly data: Uint8ClampedArray;
+  readonly width: number;
+  readonly height: number;
+}
+
+export class StyleModel {
+  readonly metadata: StyleModelMetadata;
+  readonly architecture: TransformerArchitecture;
+  private readonly _weights: Map<string, tf.Tensor>;
+  private _disposed = false;
+
+  constructor(decoded: DecodedStyleModel) {
+    this.metadata = decoded.metadata;
+    this.architecture = decoded.architecture;
+    this._weights = new Map();
+    // Shapes come from the architecture: the reader has already checked the file against it.
+    for (const spec of transformerWeightSpecs(this.architecture)) {
+      const values = decoded.weights.get(spec.name);
+      if (!values) throw new Error(`StyleModel: weight "${spec.name}" is missing.`);
+      this._weights.set(spec.name, tf.tensor(values, [...spec.shape], 'float32'));
+    }
+  }
+
+  /** The style's name, from the model's metadata. */
+  get styleName(): string {
+    return this.metadata.style.name;
+  }
+
+  /**
+   * Runs the network on a batch [N, H, W, 3] of 0..255 values, H and W multiples of 4. Returns
+   * 0..255 float32 of the same shape; the caller owns (and disposes) it.
+   */
+  predict(images: tf.Tensor4D): tf.Tensor4D {
+    this._assertUsable();
+    return transformerForward(this._weights, this.architecture, images);
+  }
+
+  /**
+   * Stylises one image [H, W, 3|4] (any numeric dtype, 0..255). The result is [h, w, 3] float32
+   * in 0..255 where the short side is `options.size` (or the input's). Any size works: the input
+   * is reflect-padded to a multiple of 4 for the network and the output cropped back.
+   */
+  stylizeTensor(image: tf.Tensor3D, options: StylizeOptions = {}): tf.Tensor3D {
+    this._assertUsable();
+    const [height, width, channels] = image.shape;
+    if (channels !== 3 && channels !== 4) throw new TypeError(`stylize: expected 3 or 4 channels, got ${channels}.`);
+    const target = outputSize(width, height, options.size);
+    return tf.tidy(() => {
+      let x: tf.Tensor3D = channels === 4 ? tf.slice(image, [0, 0, 0], [height, width, 3]) : image;
+      x = tf.cast(x, 'float32');
+      if (target.width !== width || target.height !== height) {
+        x = tf.image.resizeBilinear(x, [target.height, target.width], true);
+      }
+      const padBottom = roundUp(target.height, SPATIAL_MULTIPLE) - target.height;
+      const padRight = roundUp(target.width, SPATIAL_MULTIPLE) - target.width;
+      let batch = tf.expandDims(x, 0) as tf.Tensor4D;
+      if (padBottom || padRight) batch = tf.mirrorPad(batch, [[0, 0], [0, padBottom], [0, padRight], [0, 0]], 'reflect');
+      let out = this.predict(batch);
+      if (padBottom || padRight) out = tf.slice(out, [0, 0, 0, 0], [1, target.height, target.width, 3]);
+      return tf.squeeze(out, [0]) as tf.Tensor3D;
+    });
+  }
+
+  /** Stylises RGB(A) pixels and returns RGBA pixels (alpha 255). */
+  async stylizePixels(pixels: { data: ArrayLike<number>; width: number; height: number }, options: StylizeOptions = {}): Promise<RgbaPixels> {
+    const channels = pixels.data.length / (pixels.width * pixels.height);
+    if (channels !== 3 && channels !== 4) {
+      throw new TypeError(`stylize: ${pixels.width}x${pixels.height} pixels need 3 or 4 values each, got ${pixels.data.length} values.`);
+    }
+    const input = tf.tensor3d(Int32Array.from(pixels.data), [pixels.height, pixels.width, channels], 'int32');
+    try {
+      return await this.toRgbaPixels(this.stylizeTensor(input, options));
+    } finally {
+      input.dispose();
+    }
+  }
+
+  /** Reads a [h, w, 3] 0..255 tensor back as RGBA pixels and disposes it. */
+  async toRgbaPixels(rgb: tf.Tensor3D): Promise<RgbaPixels> {
+    const [height, width] = rgb.shape;
+    const rgba = tf.tidy(() => tf.cast(tf.concat([tf.clipByValue(tf.round(rgb), 0, 255), tf.fill([height, width, 1], 255)], 2), 'int32'));
+    rgb.dispose();
+    try {
+      return { data: new Uint8ClampedArray(await rgba.data()), width, height };
+    } finally {
+      rgba.dispose();
+    }
+  }
+
+  /** Frees the weights. The model cannot be used afterwards. */
+  dispose(): void {
+    if (this._disposed) return;
+    this._disposed = true;
+    for (const tensor of this._weights.values()) tensor.dispose();
+    this._weights.clear();
+  }
+
+  get disposed(): boolean {
+    return this._disposed;
+  }
+
+  private _assertUsable(): void {
+    if (this._disposed) throw new Error(`Style model "${this.styleName}" was disposed; load it again to use it.`);
+  }
+}
+
+/** Output size for a short side of `size` px, keeping the aspect ratio. */
+export function outputSize(width: number, height: number, size?: number): { width: number; height: number } {
+  if (size === undefined) {
+    if (Math.min(width, height) < MIN_INPUT_SIZE) {
+      throw new RangeError(`stylize: the image is ${width}x${height}; the network needs at least ${MIN_INPUT_SIZE} px on the short side.`);
+    }
+    return { width, height };
+  }
+  if (!Number.isFinite(size) || size < MIN_INPUT_SIZE) {
+    throw new RangeError(`stylize: size must be a number of pixels >= ${MIN_INPUT_SIZE}, got ${size}.`);
+  }
+  const scale = size / Math.min(width, height);
+  return width <= height
+    ? { width: Math.round(size), height: Math.max(Math.round(size), Math.round(height * scale)) }
+    : { width: Math.max(Math.round(size), Math.round(width * scale)), height: Math.round(size) };
+}
+
+function roundUp(value: number, multiple: number): number {
+  return Math.ceil(value / multiple) * multiple;
+}

@@ -1,0 +1,119 @@
+/**
+ * TransformerNet forward pass, written once with tfjs-core ops so that the browser plugin and the
+ * Node trainer (which differentiates through it) run exactly the same network.
+ *
+ * Layout is NHWC. The input is RGB in 0..255 and so is the output.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  INSTANCE_NORM_EPSILON,
+  type TransformerArchitecture,
+  elementCount,
+  transformerWeightSpecs,
+} from './architecture.js';
+
+/** Weights by their stable name (see `transformerWeightSpecs`). Variables work too, for training. */
+export type TransformerWeights = ReadonlyMap<string, tf.Tensor>;
+
+/**
+ * Runs the network on a batch. `images` is [batch, height, width, 3] in 0..255 with height and
+ * width multiples of 4 (use `StyleModel` for arbitrary sizes). Call inside `tf.tidy` or dispose the
+ * result; intermediate tensors are released here either way.
+ */
+export function transformerForward(
+  weights: TransformerWeights,
+  arch: TransformerArchitecture,
+  images: tf.Tensor4D,
+): tf.Tensor4D {
+  return tf.tidy(() => {
+    const w = (name: string) => {
+      const tensor = weights.get(name);
+      if (!tensor) throw new Error(`TransformerNet: weight "${name}" is missing.`);
+      return tensor;
+    };
+    const convNormRelu = (x: tf.Tensor4D, conv: string, norm: string, stride: 1 | 2) =>
+      tf.relu(instanceNorm(reflectConv(x, w(`${conv}/kernel`), stride), w(`${norm}/scale`), w(`${norm}/offset`)));
+
+    // Scaling to 0..1 keeps the first layer's activations in the range its init expects.
+    let x = tf.mul(images, 1 / 255) as tf.Tensor4D;
+    x = convNormRelu(x, 'conv1', 'in1', 1);
+    x = convNormRelu(x, 'conv2', 'in2', 2);
+    x = convNormRelu(x, 'conv3', 'in3', 2);
+    for (let block = 1; block <= arch.residualBlocks; block++) {
+      const residual = x;
+      const y = convNormRelu(x, `res${block}/conv1`, `res${block}/in1`, 1);
+      const z = instanceNorm(
+        reflectConv(y, w(`res${block}/conv2/kernel`), 1),
+        w(`res${block}/in2/scale`),
+        w(`res${block}/in2/offset`),
+      );
+      x = tf.add(residual, z);
+    }
+    x = convNormRelu(upsampleNearest2x(x), 'up1', 'in4', 1);
+    x = convNormRelu(upsampleNearest2x(x), 'up2', 'in5', 1);
+    const logits = tf.add(reflectConv(x, w('conv_out/kernel'), 1), w('conv_out/bias')) as tf.Tensor4D;
+    // A sigmoid bounds the output without the dead gradients of a clamp.
+    return tf.mul(tf.sigmoid(logits), 255) as tf.Tensor4D;
+  });
+}
+
+/** Reflect-padded "same" convolution (PyTorch's ReflectionPad2d(k // 2) + Conv2d). */
+export function reflectConv(x: tf.Tensor4D, kernel: tf.Tensor, stride: 1 | 2): tf.Tensor4D {
+  const pad = Math.floor(kernel.shape[0] / 2);
+  const padded = tf.mirrorPad(x, [[0, 0], [pad, pad], [pad, pad], [0, 0]], 'reflect');
+  return tf.conv2d(padded, kernel as tf.Tensor4D, stride, 'valid');
+}
+
+/** Per-image, per-channel normalisation with a learned scale and offset. */
+export function instanceNorm(x: tf.Tensor4D, scale: tf.Tensor, offset: tf.Tensor): tf.Tensor4D {
+  const { mean, variance } = tf.moments(x, [1, 2], true);
+  const normalised = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, INSTANCE_NORM_EPSILON)));
+  return tf.add(tf.mul(normalised, scale), offset) as tf.Tensor4D;
+}
+
+/**
+ * Nearest-neighbour 2x upsampling built from reshape and concat. Unlike
+ * `tf.image.resizeNearestNeighbor` its gradient is right on every backend: the cpu backend's
+ * ResizeNearestNeighborGrad is wrong for batch > 1 and wasm has none (PLATFORM.md).
+ */
+export function upsampleNearest2x(x: tf.Tensor4D): tf.Tensor4D {
+  const [batch, height, width, channels] = x.shape;
+  // Duplicate every column: [B*H, W, 1, C] -> [B*H, W, 2, C] -> [B, H, 2W, C].
+  const columns = tf.reshape(x, [batch * height, width, 1, channels]);
+  const wide = tf.reshape(tf.concat([columns, columns], 2), [batch, height, 1, 2 * width * channels]);
+  // Duplicate every row: [B, H, 1, 2WC] -> [B, H, 2, 2WC] -> [B, 2H, 2W, C].
+  return tf.reshape(tf.concat([wide, wide], 2), [batch, 2 * height, 2 * width, channels]);
+}
+
+/**
+ * Fresh weights for a new network, reproducible from `seed`. Kernels use PyTorch's Conv2d default
+ * (uniform in ±1/sqrt(fan_in)), norms start as the identity, so a new network trains like the
+ * reference implementation.
+ */
+export function initialTransformerWeights(arch: TransformerArchitecture, seed: number): Map<string, Float32Array> {
+  const random = seededRandom(seed);
+  const weights = new Map<string, Float32Array>();
+  for (const spec of transformerWeightSpecs(arch)) {
+    const values = new Float32Array(elementCount(spec.shape));
+    if (spec.init === 'ones') values.fill(1);
+    if (spec.init === 'conv-kernel') {
+      const [kh, kw, cin] = spec.shape;
+      const bound = 1 / Math.sqrt(kh * kw * cin);
+      for (let i = 0; i < values.length; i++) values[i] = (random() * 2 - 1) * bound;
+    }
+    weights.set(spec.name, values);
+  }
+  return weights;
+}
+
+/** mulberry32: a small, fast, seedable PRNG returning floats in [0, 1). */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

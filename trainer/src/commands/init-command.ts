@@ -1,0 +1,32 @@
+/** `nst init`: writes a randomly initialised model, for tests and benchmarks before training. */
+import { ARCHITECTURE_PRESETS, countParameters, encodeStyleModel, initialTransformerWeights, type ArchitecturePresetName, type WeightStorage } from 'nst-video/model';
+import { writeStyleModel } from '../model-files.js';
+import { GENERATED_BY } from '../version.js';
+
+export interface InitOptions {
+  arch: ArchitecturePresetName;
+  out: string;
+  seed: number;
+  storage: WeightStorage;
+  styleName?: string;
+}
+
+export async function runInit(options: InitOptions): Promise<void> {
+  const architecture = ARCHITECTURE_PRESETS[options.arch];
+  const encoded = await encodeStyleModel({
+    architecture,
+    weights: initialTransformerWeights(architecture, options.seed),
+    storage: options.storage,
+    style: { name: options.styleName ?? `random-${options.arch}-${options.seed}` },
+    training: { kind: 'random-init', seed: options.seed, command: commandLine() },
+    generatedBy: GENERATED_BY,
+  });
+  const jsonPath = await writeStyleModel(options.out, encoded);
+  const bytes = encoded.shards.reduce((sum, s) => sum + s.bytes.length, 0);
+  console.log(`Wrote ${jsonPath}: ${options.arch} TransformerNet, ${countParameters(architecture)} parameters, ${options.storage}, ${bytes} bytes in ${encoded.shards.length} shard(s), seed ${options.seed}.`);
+}
+
+/** The command as typed, for the model's record. */
+export function commandLine(): string {
+  return ['nst', ...process.argv.slice(2)].map((arg) => (/^[\w./:=@-]+$/.test(arg) ? arg : JSON.stringify(arg))).join(' ');
+}

@@ -1,0 +1,59 @@
+/** Reading and writing style models on disk (the browser reads the same files over HTTP). */
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { MODEL_JSON_FILE, StyleModel, readStyleModel, type EncodedStyleModel, type StyleModelFiles } from 'nst-video/model';
+
+/** `model` may be the model's directory or its model.json. */
+export function modelFilesOnDisk(model: string): StyleModelFiles {
+  const jsonPath = resolveModelJsonPath(model);
+  const directory = dirname(jsonPath);
+  return {
+    label: jsonPath,
+    async readModelJson() {
+      return readFile(jsonPath, 'utf8');
+    },
+    async readShard(path: string) {
+      if (basename(path) !== path) throw new Error(`shard path "${path}" must be a plain file name next to model.json`);
+      return new Uint8Array(await readFile(join(directory, path)));
+    },
+  };
+}
+
+function resolveModelJsonPath(model: string): string {
+  const path = resolve(model);
+  return path.endsWith('.json') ? path : join(path, MODEL_JSON_FILE);
+}
+
+/** Reads, validates and uploads a model to the current tfjs backend. */
+export async function loadStyleModelFromDisk(model: string): Promise<StyleModel> {
+  try {
+    await stat(model);
+  } catch {
+    throw new Error(`Model "${model}" does not exist. Pass a directory holding model.json, or the model.json itself.`);
+  }
+  return new StyleModel(await readStyleModel(modelFilesOnDisk(model)));
+}
+
+/**
+ * Writes model.json and its shards into `directory`. Each file is written under a temporary name
+ * and renamed, shards first and model.json last, so a reader never sees a half-written model and
+ * an interrupted write leaves the previous model intact.
+ */
+export async function writeStyleModel(directory: string, encoded: EncodedStyleModel): Promise<string> {
+  await mkdir(directory, { recursive: true });
+  for (const shard of encoded.shards) await writeFileAtomically(join(directory, shard.path), shard.bytes);
+  const jsonPath = join(directory, MODEL_JSON_FILE);
+  await writeFileAtomically(jsonPath, JSON.stringify(encoded.modelJson, null, 1) + '\n');
+  return jsonPath;
+}
+
+export async function writeFileAtomically(path: string, data: Uint8Array | string): Promise<void> {
+  const temporary = `${path}.${process.pid}.partial`;
+  try {
+    await writeFile(temporary, data);
+    await rename(temporary, path);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw error;
+  }
+}
