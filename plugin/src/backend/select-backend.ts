@@ -1,0 +1,131 @@
+/**
+ * Chooses the tfjs backend in the browser: WebGPU, then WebGL, then wasm, then cpu.
+ *
+ * `auto` picks what is actually fastest. A software GPU (SwiftShader, lavapipe, llvmpipe: what a
+ * browser falls back to without a usable GPU) runs the network 10-60x slower than wasm's SIMD
+ * code (PLATFORM.md), so auto skips software adapters. Naming a backend always uses it.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-webgl';
+import '@tensorflow/tfjs-backend-webgpu';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+
+export const BROWSER_BACKENDS = ['webgpu', 'webgl', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BROWSER_BACKENDS)[number];
+export type BackendPreference = BackendName | 'auto';
+
+export interface BackendOptions {
+  /** `auto` (default) or a backend to use regardless of speed. */
+  backend?: BackendPreference;
+  /**
+   * Where the tfjs wasm binaries (`tfjs-backend-wasm*.wasm`) are served, as a URL prefix ending in
+   * `/`. Default: next to the script, as tfjs does.
+   */
+  wasmPaths?: string;
+}
+
+export interface BackendChoice {
+  readonly backend: BackendName;
+  /** Why, in words: "auto: WebGPU adapter is software (swiftshader); wasm is faster". */
+  readonly reason: string;
+  /** The GPU as the browser names it, when one was looked at. */
+  readonly gpu?: string;
+  /** True when the chosen backend runs on a software rasteriser (slow; fine for tests). */
+  readonly software: boolean;
+}
+
+interface GpuProbe {
+  available: boolean;
+  software: boolean;
+  description: string;
+}
+
+const SOFTWARE_GPU = /swiftshader|llvmpipe|lavapipe|software|basic render/i;
+
+let webGpuProbe: Promise<GpuProbe> | undefined;
+let webGlProbe: GpuProbe | undefined;
+let configuredWasmPaths: string | undefined;
+
+/** Sets the tfjs backend and says which and why. Throws an error naming what is missing. */
+export async function selectBackend(options: BackendOptions = {}): Promise<BackendChoice> {
+  const preference = options.backend ?? 'auto';
+  if (preference !== 'auto' && !BROWSER_BACKENDS.includes(preference)) {
+    throw new TypeError(`backend must be "auto" or one of ${BROWSER_BACKENDS.join(', ')}; got ${JSON.stringify(preference)}.`);
+  }
+  if (options.wasmPaths && options.wasmPaths !== configuredWasmPaths) {
+    setWasmPaths(options.wasmPaths);
+    configuredWasmPaths = options.wasmPaths;
+  }
+  if (preference !== 'auto') {
+    const probe = preference === 'webgpu' ? await probeWebGpu() : preference === 'webgl' ? probeWebGl() : undefined;
+    if (probe && !probe.available) throw new Error(`The ${preference} backend is not available: ${probe.description}. Try backend="auto".`);
+    await activate(preference, probe);
+    return { backend: preference, reason: 'requested', gpu: probe?.description, software: probe?.software ?? false };
+  }
+  const skipped: string[] = [];
+  for (const [name, probe] of [['webgpu', await probeWebGpu()], ['webgl', probeWebGl()]] as const) {
+    if (probe.available && !probe.software) {
+      try {
+        await activate(name, probe);
+        return { backend: name, reason: `auto: ${probe.description}`, gpu: probe.description, software: false };
+      } catch (error) {
+        skipped.push(`${name} failed to start (${(error as Error).message})`);
+        continue;
+      }
+    }
+    skipped.push(probe.available ? `${name} is software (${probe.description})` : `no ${name} (${probe.description})`);
+  }
+  try {
+    await activate('wasm');
+    return { backend: 'wasm', reason: `auto: ${skipped.join('; ')}; wasm is faster`, software: false };
+  } catch (error) {
+    skipped.push(`wasm failed to start (${(error as Error).message}; is wasmPaths right?)`);
+  }
+  await activate('cpu');
+  return { backend: 'cpu', reason: `auto: ${skipped.join('; ')}`, software: false };
+}
+
+async function activate(name: BackendName, probe?: GpuProbe): Promise<void> {
+  if (name === 'webgpu' && probe?.software) {
+    // SwiftShader cannot import <video> frames as external textures (PLATFORM.md).
+    tf.env().set('WEBGPU_IMPORT_EXTERNAL_TEXTURE', false);
+  }
+  let ok: boolean;
+  try {
+    ok = await tf.setBackend(name);
+  } catch (error) {
+    throw new Error(`tfjs could not start the ${name} backend: ${(error as Error).message}`, { cause: error });
+  }
+  if (!ok) throw new Error(`tfjs could not start the ${name} backend.`);
+  await tf.ready();
+}
+
+function probeWebGpu(): Promise<GpuProbe> {
+  webGpuProbe ??= (async (): Promise<GpuProbe> => {
+    const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
+    if (!gpu) return { available: false, software: false, description: 'navigator.gpu is missing (WebGPU is off or unsupported in this browser)' };
+    const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' }).catch(() => null);
+    if (!adapter) return { available: false, software: false, description: 'the browser offers no WebGPU adapter' };
+    const info = adapter.info ?? ({} as GPUAdapterInfo);
+    const description = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'unnamed adapter';
+    const fallback = Boolean((info as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter);
+    return { available: true, software: fallback || SOFTWARE_GPU.test(description), description };
+  })();
+  return webGpuProbe;
+}
+
+function probeWebGl(): GpuProbe {
+  if (webGlProbe) return webGlProbe;
+  const canvas = typeof OffscreenCanvas !== 'undefined' ? new OffscreenCanvas(1, 1) : document.createElement('canvas');
+  const gl = canvas.getContext('webgl2') as WebGL2RenderingContext | null;
+  if (!gl) {
+    webGlProbe = { available: false, software: false, description: 'no WebGL2 context' };
+    return webGlProbe;
+  }
+  const debugInfo = gl.getExtension('WEBGL_debug_renderer_info');
+  const renderer = String(gl.getParameter(debugInfo ? debugInfo.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
+  gl.getExtension('WEBGL_lose_context')?.loseContext();
+  webGlProbe = { available: true, software: SOFTWARE_GPU.test(renderer), description: renderer };
+  return webGlProbe;
+}

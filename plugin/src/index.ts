@@ -1,0 +1,13 @@
+/**
+ * nst-video: real-time neural style transfer for the web.
+ *
+ * - `loadStyleModel(url | files)` loads a style; `model.stylize(image, {size})` repaints an image.
+ * - `selectBackend()` picks the fastest tfjs backend (WebGPU, WebGL, wasm, cpu) and says why.
+ * - `nst-video/model` has the network and file format without any DOM dependency.
+ */
+export { BrowserStyleModel, loadStyleModel } from './load-style-model.js';
+export type { ImageInput, LoadStyleModelOptions, StyleModelSource } from './load-style-model.js';
+export { BROWSER_BACKENDS, selectBackend } from './backend/select-backend.js';
+export type { BackendChoice, BackendName, BackendOptions, BackendPreference } from './backend/select-backend.js';
+export { ARCHITECTURE_PRESETS, NstModelError, StyleModel, MODEL_FORMAT_NAME, MODEL_FORMAT_VERSION } from './model/index.js';
+export type { NstModelErrorCode, RgbaPixels, StyleModelMetadata, StylizeOptions, TransformerArchitecture } from './model/index.js';

@@ -1,0 +1,98 @@
+// @web/test-runner: the browser half of `npm test`, in headless Debian Chromium.
+// Each test file is bundled by esbuild (tfjs-core imports CommonJS packages that the dev server
+// would serve raw), fixture models are written before the run, and a few server commands let
+// browser tests ask Node for a reference result (see test/support/server-commands.ts).
+import { defaultReporter, summaryReporter } from '@web/test-runner';
+import { chromeLauncher } from '@web/test-runner-chrome';
+import * as esbuild from 'esbuild';
+import { tsImport } from 'tsx/esm/api';
+import { writeFileSync } from 'node:fs';
+
+const support = await tsImport('./test/support/server-commands.ts', import.meta.url);
+await support.writeBrowserFixtures();
+
+/** Chromium flags that work as root here (PLATFORM.md), plus a fake camera fed from a clip. */
+export const chromiumArgs = [
+  '--no-sandbox',
+  '--enable-unsafe-webgpu',
+  '--enable-unsafe-swiftshader',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+  '--use-fake-device-for-media-stream',
+  '--use-fake-ui-for-media-stream',
+  '--autoplay-policy=no-user-gesture-required',
+  ...support.fakeCameraArgs(),
+];
+
+const bundleTestFiles = {
+  name: 'nst-bundle-test-files',
+  async serve(context) {
+    if (!/^\/test\/browser\/.*\.test\.ts$/.test(context.path)) return undefined;
+    const result = await esbuild.build({
+      entryPoints: [`.${context.path}`],
+      bundle: true,
+      format: 'esm',
+      target: 'es2022',
+      write: false,
+      sourcemap: 'inline',
+      logLevel: 'silent',
+    });
+    return { body: result.outputFiles[0].text, type: 'js' };
+  },
+};
+
+const nodeCommands = {
+  name: 'nst-node-commands',
+  async executeCommand({ command, payload }) {
+    const handler = support.serverCommands[command];
+    return handler ? handler(payload) : undefined;
+  },
+};
+
+/** Writes {passed, failed, skipped} for test/run-all.mjs; a file that failed to load counts as failed. */
+function countingReporter() {
+  return {
+    onTestRunFinished({ sessions }) {
+      const counts = { passed: 0, failed: 0, skipped: 0 };
+      const walk = (suite) => {
+        for (const test of suite.tests) {
+          if (test.skipped) counts.skipped++;
+          else if (test.passed) counts.passed++;
+          else counts.failed++;
+        }
+        for (const child of suite.suites) walk(child);
+      };
+      for (const session of sessions) {
+        if (session.testResults) walk(session.testResults);
+        if (session.errors?.length || (!session.passed && !session.testResults?.tests.length && !session.testResults?.suites.length)) counts.failed++;
+      }
+      if (process.env.NST_TEST_SUMMARY) writeFileSync(process.env.NST_TEST_SUMMARY, JSON.stringify(counts));
+    },
+  };
+}
+
+export default {
+  rootDir: '.',
+  files: ['test/browser/**/*.test.ts'],
+  nodeResolve: false,
+  concurrency: 1,
+  concurrentBrowsers: 1,
+  // Software WebGPU/WebGL run the network slowly here; a browser test may take minutes.
+  testsFinishTimeout: 30 * 60 * 1000,
+  browserStartTimeout: 120 * 1000,
+  testFramework: { config: { timeout: 300000 } },
+  browsers: [
+    chromeLauncher({
+      launchOptions: {
+        executablePath: process.env.CHROME_PATH ?? '/usr/bin/chromium',
+        headless: true,
+        args: chromiumArgs,
+      },
+    }),
+  ],
+  plugins: [bundleTestFiles, nodeCommands],
+  reporters: [defaultReporter(), summaryReporter({ flatten: false }), countingReporter()],
+};
