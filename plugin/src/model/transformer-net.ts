@@ -17,44 +17,50 @@ export type TransformerWeights = ReadonlyMap<string, tf.Tensor>;
 
 /**
  * Runs the network on a batch. `images` is [batch, height, width, 3] in 0..255 with height and
- * width multiples of 4 (use `StyleModel` for arbitrary sizes). Call inside `tf.tidy` or dispose the
- * result; intermediate tensors are released here either way.
+ * width multiples of 4 (use `StyleModel` for arbitrary sizes). The caller owns the result; every
+ * intermediate tensor is released here, layer by layer.
  */
 export function transformerForward(
   weights: TransformerWeights,
   arch: TransformerArchitecture,
   images: tf.Tensor4D,
 ): tf.Tensor4D {
-  return tf.tidy(() => {
-    const w = (name: string) => {
-      const tensor = weights.get(name);
-      if (!tensor) throw new Error(`TransformerNet: weight "${name}" is missing.`);
-      return tensor;
-    };
-    const convNormRelu = (x: tf.Tensor4D, conv: string, norm: string, stride: 1 | 2) =>
-      tf.relu(instanceNorm(reflectConv(x, w(`${conv}/kernel`), stride), w(`${norm}/scale`), w(`${norm}/offset`)));
-
+  const w = (name: string) => {
+    const tensor = weights.get(name);
+    if (!tensor) throw new Error(`TransformerNet: weight "${name}" is missing.`);
+    return tensor;
+  };
+  const convNormRelu = (conv: string, norm: string, stride: 1 | 2) => (x: tf.Tensor4D) =>
+    tf.relu(instanceNorm(reflectConv(x, w(`${conv}/kernel`), stride), w(`${norm}/scale`), w(`${norm}/offset`))) as tf.Tensor4D;
+  const residualBlock = (block: number) => (x: tf.Tensor4D) => {
+    const y = convNormRelu(`res${block}/conv1`, `res${block}/in1`, 1)(x);
+    const z = instanceNorm(reflectConv(y, w(`res${block}/conv2/kernel`), 1), w(`res${block}/in2/scale`), w(`res${block}/in2/offset`));
+    return tf.add(x, z) as tf.Tensor4D;
+  };
+  const layers: ((x: tf.Tensor4D) => tf.Tensor4D)[] = [
     // Scaling to 0..1 keeps the first layer's activations in the range its init expects.
-    let x = tf.mul(images, 1 / 255) as tf.Tensor4D;
-    x = convNormRelu(x, 'conv1', 'in1', 1);
-    x = convNormRelu(x, 'conv2', 'in2', 2);
-    x = convNormRelu(x, 'conv3', 'in3', 2);
-    for (let block = 1; block <= arch.residualBlocks; block++) {
-      const residual = x;
-      const y = convNormRelu(x, `res${block}/conv1`, `res${block}/in1`, 1);
-      const z = instanceNorm(
-        reflectConv(y, w(`res${block}/conv2/kernel`), 1),
-        w(`res${block}/in2/scale`),
-        w(`res${block}/in2/offset`),
-      );
-      x = tf.add(residual, z);
-    }
-    x = convNormRelu(upsampleNearest2x(x), 'up1', 'in4', 1);
-    x = convNormRelu(upsampleNearest2x(x), 'up2', 'in5', 1);
-    const logits = tf.add(reflectConv(x, w('conv_out/kernel'), 1), w('conv_out/bias')) as tf.Tensor4D;
-    // A sigmoid bounds the output without the dead gradients of a clamp.
-    return tf.mul(tf.sigmoid(logits), 255) as tf.Tensor4D;
-  });
+    (x) => convNormRelu('conv1', 'in1', 1)(tf.mul(x, 1 / 255) as tf.Tensor4D),
+    convNormRelu('conv2', 'in2', 2),
+    convNormRelu('conv3', 'in3', 2),
+    ...Array.from({ length: arch.residualBlocks }, (_, i) => residualBlock(i + 1)),
+    (x) => convNormRelu('up1', 'in4', 1)(upsampleNearest2x(x)),
+    (x) => convNormRelu('up2', 'in5', 1)(upsampleNearest2x(x)),
+    (x) => {
+      const logits = tf.add(reflectConv(x, w('conv_out/kernel'), 1), w('conv_out/bias'));
+      // A sigmoid bounds the output without the dead gradients of a clamp.
+      return tf.mul(tf.sigmoid(logits), 255) as tf.Tensor4D;
+    },
+  ];
+  // One tidy per layer frees each layer's temporaries as soon as it is done, so peak memory is a
+  // few activations rather than all of them. Gradients still work: tfjs keeps its own copies of
+  // the tensors that backpropagation needs.
+  let x = images;
+  for (const layer of layers) {
+    const input = x;
+    x = tf.tidy(() => layer(input));
+    if (input !== images) input.dispose();
+  }
+  return x;
 }
 
 /** Reflect-padded "same" convolution (PyTorch's ReflectionPad2d(k // 2) + Conv2d). */
@@ -67,8 +73,11 @@ export function reflectConv(x: tf.Tensor4D, kernel: tf.Tensor, stride: 1 | 2): t
 /** Per-image, per-channel normalisation with a learned scale and offset. */
 export function instanceNorm(x: tf.Tensor4D, scale: tf.Tensor, offset: tf.Tensor): tf.Tensor4D {
   const { mean, variance } = tf.moments(x, [1, 2], true);
-  const normalised = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, INSTANCE_NORM_EPSILON)));
-  return tf.add(tf.mul(normalised, scale), offset) as tf.Tensor4D;
+  // (x - mean) / std * scale + offset, folded into one multiply-add over the full-size tensor:
+  // the per-channel factors are [N, 1, 1, C] and cost nothing.
+  const factor = tf.mul(tf.rsqrt(tf.add(variance, INSTANCE_NORM_EPSILON)), scale);
+  const shift = tf.sub(offset, tf.mul(mean, factor));
+  return tf.add(tf.mul(x, factor), shift) as tf.Tensor4D;
 }
 
 /**

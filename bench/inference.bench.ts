@@ -1,0 +1,66 @@
+/**
+ * Inference time per frame in Node: full and slim TransformerNet at 256 and 512 px (square) on
+ * each Node backend available (webgpu with a GPU, wasm, cpu). Median of several runs after a
+ * warm-up, with peak tensor memory (tf.profile) and the process's peak RSS.
+ * Slow combinations are skipped with an estimate rather than run for minutes.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { ARCHITECTURE_PRESETS, StyleModel, encodeStyleModel, initialTransformerWeights, readStyleModel, type StyleModelFiles } from 'nst-video/model';
+import { selectNodeBackend, type NodeBackendName } from '../trainer/src/node-backend.js';
+import { emit, median, timeRuns, transformerMacs } from './bench-support.js';
+
+const SIZES = [256, 512];
+/** A configuration estimated to take longer than this per frame is skipped. */
+const MAX_FRAME_MS = 30_000;
+
+async function buildModel(preset: 'full' | 'slim'): Promise<StyleModel> {
+  const architecture = ARCHITECTURE_PRESETS[preset];
+  const encoded = await encodeStyleModel({ architecture, weights: initialTransformerWeights(architecture, 1), storage: 'float32', style: { name: 'bench' }, training: { kind: 'random-init' }, generatedBy: 'bench' });
+  const files: StyleModelFiles = { label: 'bench', readModelJson: async () => JSON.stringify(encoded.modelJson), readShard: async (p) => encoded.shards.find((s) => s.path === p)!.bytes };
+  return new StyleModel(await readStyleModel(files));
+}
+
+async function benchBackend(backend: NodeBackendName): Promise<void> {
+  try {
+    const choice = await selectNodeBackend(backend);
+    if (choice.backend !== backend) return;
+  } catch (error) {
+    emit({ bench: 'inference-node', backend, skipped: (error as Error).message });
+    return;
+  }
+  /** ms per MAC measured so far on this backend, to estimate the next configuration. */
+  let msPerMac = 0;
+  for (const preset of ['slim', 'full'] as const) {
+    const model = await buildModel(preset);
+    const { channels, residualBlocks } = ARCHITECTURE_PRESETS[preset];
+    for (const size of SIZES) {
+      const macs = transformerMacs(channels, residualBlocks, size, size);
+      const estimate = msPerMac * macs;
+      if (estimate > MAX_FRAME_MS) {
+        emit({ bench: 'inference-node', backend, arch: preset, size, skipped: `estimated ${(estimate / 1000).toFixed(0)} s per frame` });
+        continue;
+      }
+      const input = tf.randomUniform([1, size, size, 3], 0, 255) as tf.Tensor4D;
+      const run = async () => {
+        const out = model.predict(input);
+        await out.data();
+        out.dispose();
+      };
+      const times = await timeRuns(run, { warmup: 1, runs: 5, budgetMs: 15_000 });
+      const profile = await tf.profile(run);
+      input.dispose();
+      const ms = median(times);
+      msPerMac = Math.max(msPerMac, ms / macs);
+      emit({
+        bench: 'inference-node', backend, arch: preset, size, runs: times.length,
+        ms_median: ms, ms_min: Math.min(...times), fps: 1000 / ms, gmac: macs / 1e9, gmac_per_s: macs / 1e6 / ms,
+        peak_tensor_mb: profile.peakBytes / 2 ** 20, rss_mb: process.memoryUsage().rss / 2 ** 20,
+      });
+    }
+    model.dispose();
+  }
+}
+
+for (const backend of (process.env.NST_BENCH_BACKENDS?.split(',') ?? ['webgpu', 'wasm', 'cpu']) as NodeBackendName[]) {
+  await benchBackend(backend);
+}
