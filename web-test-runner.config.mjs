@@ -7,23 +7,16 @@ import { chromeLauncher } from '@web/test-runner-chrome';
 import * as esbuild from 'esbuild';
 import { tsImport } from 'tsx/esm/api';
 import { writeFileSync } from 'node:fs';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from './test/support/chromium.mjs';
 
 const support = await tsImport('./test/support/server-commands.ts', import.meta.url);
 await support.writeBrowserFixtures();
 
-/** Chromium flags that work as root here (PLATFORM.md), plus a fake camera fed from a clip. */
+/** The project's Chromium flags plus a fake camera fed from a clip. */
 export const chromiumArgs = [
-  '--no-sandbox',
-  '--enable-unsafe-webgpu',
-  '--enable-unsafe-swiftshader',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
+  ...CHROMIUM_ARGS,
   '--use-fake-device-for-media-stream',
   '--use-fake-ui-for-media-stream',
-  '--autoplay-policy=no-user-gesture-required',
   ...support.fakeCameraArgs(),
 ];
 
@@ -87,7 +80,7 @@ export default {
   browsers: [
     chromeLauncher({
       launchOptions: {
-        executablePath: process.env.CHROME_PATH ?? '/usr/bin/chromium',
+        executablePath: CHROMIUM_PATH,
         headless: true,
         args: chromiumArgs,
       },
