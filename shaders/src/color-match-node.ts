@@ -1,0 +1,183 @@
+// Colour matching: give the stylised picture back the photo's colours, either by keeping only the
+// stylised luma (luminance transfer) or by matching each channel's mean and spread (mean-variance).
+import { FloatType, Node, NodeUpdateType, RenderTarget } from 'three/webgpu';
+import type { NodeFrame, Renderer, TextureNode } from 'three/webgpu';
+import { Loop, clamp, convertToTexture, float, floor, int, ivec2, max, mix, screenCoordinate, select, sqrt, texture, uniform, uv, vec2, vec3, vec4 } from 'three/tsl';
+import { displayEncodingOf, fromDisplay, rgbToYuv, toDisplay, yuvToRgb } from './color-spaces.js';
+import { FullScreenPass } from './render-pass.js';
+import { texelSize } from './sampling.js';
+
+/** How {@link ColorMatchNode} matches colours. */
+export type ColorMatchMode = 'luminance' | 'mean-variance';
+export const COLOR_MATCH_MODES: readonly ColorMatchMode[] = ['luminance', 'mean-variance'];
+export const DEFAULT_COLOR_MATCH = 0;
+export const DEFAULT_COLOR_MATCH_MODE: ColorMatchMode = 'luminance';
+
+/** Grid of cells of the first reduction stage, and taps per cell along each axis. */
+const GRID = 16;
+const TAPS = 8;
+/** Largest factor by which mean-variance transfer may stretch a channel's contrast. */
+const MAX_GAIN = 8;
+
+/**
+ * Colour transfer from a reference picture (the video frame) to the stylised one, in display
+ * values (see `toDisplay`), mixed with the stylised colour by `amount`:
+ *
+ * - `luminance`: BT.601 YUV with Y from the stylised pixel and U, V from the reference pixel;
+ *   per-pixel chroma is the photo's, so the mean chroma is too (up to gamut clipping).
+ * - `mean-variance`: per channel `(s - mean_s) / std_s * std_r + mean_r` (Reinhard-style transfer
+ *   in RGB), the gain clamped to [0, 8]. The means and standard deviations come from a two-stage
+ *   reduction on the GPU: a 64x16 float target of per-cell moments (each cell averages 8x8 taps of
+ *   both pictures), then a 4x1 float target holding mean_s, mean(s^2), mean_r, mean(r^2). Call
+ *   `render()` (or let the node graph call `updateBefore`) once per frame before the matched
+ *   colour is drawn; `luminance` mode needs no statistics.
+ *
+ * `amount` (0..1) and `mode` are uniforms: changing them never rebuilds a shader.
+ */
+export class ColorMatchNode extends Node {
+  static get type(): string {
+    return 'ColorMatchNode';
+  }
+
+  /** The stylised picture. */
+  textureNode: TextureNode;
+  /** The picture whose colours are kept (the video frame). */
+  referenceNode: TextureNode;
+  /** 0: stylised colours, 1: fully matched. */
+  readonly amount = uniform(DEFAULT_COLOR_MATCH);
+  /** 0: luminance transfer, 1: mean-variance transfer; set through `mode`. */
+  readonly modeUniform = uniform(0);
+  /** 1: work on sRGB-encoded values (set from the renderer's outputColorSpace on each render). */
+  readonly displayEncoding = uniform(0);
+
+  private readonly _cellsRT: RenderTarget;
+  private readonly _statsRT: RenderTarget;
+  private readonly _cellsNode: TextureNode;
+  private readonly _statsNode: TextureNode;
+  private _cellsPass: FullScreenPass | null = null;
+  private _statsPass: FullScreenPass | null = null;
+
+  constructor(textureNode: TextureNode, referenceNode: TextureNode, amount: number = DEFAULT_COLOR_MATCH, mode: ColorMatchMode = DEFAULT_COLOR_MATCH_MODE) {
+    super('vec4');
+    this.textureNode = textureNode;
+    this.referenceNode = referenceNode;
+    this.amount.value = amount;
+    this.mode = mode;
+    this._cellsRT = new RenderTarget(4 * GRID, GRID, { depthBuffer: false, type: FloatType });
+    this._cellsRT.texture.name = 'ColorMatchNode.cells';
+    this._statsRT = new RenderTarget(4, 1, { depthBuffer: false, type: FloatType });
+    this._statsRT.texture.name = 'ColorMatchNode.stats';
+    this._cellsNode = texture(this._cellsRT.texture);
+    this._statsNode = texture(this._statsRT.texture);
+    this.updateBeforeType = NodeUpdateType.FRAME;
+  }
+
+  get mode(): ColorMatchMode {
+    return this.modeUniform.value > 0.5 ? 'mean-variance' : 'luminance';
+  }
+
+  set mode(mode: ColorMatchMode) {
+    if (!COLOR_MATCH_MODES.includes(mode)) {
+      throw new TypeError(`colorMatchMode must be one of ${COLOR_MATCH_MODES.map((m) => `'${m}'`).join(', ')}; got ${String(mode)}.`);
+    }
+    this.modeUniform.value = mode === 'mean-variance' ? 1 : 0;
+  }
+
+  /** Whether the matched colour depends on the statistics that `render()` computes. */
+  get needsStatistics(): boolean {
+    return this.amount.value > 0 && this.mode === 'mean-variance';
+  }
+
+  /** Computes the statistics of both pictures (two tiny passes). */
+  render(renderer: Renderer): void {
+    this.displayEncoding.value = displayEncodingOf(renderer);
+    if (this._cellsPass === null) this._cellsPass = new FullScreenPass('ColorMatch.cells', this._buildCellsFragment());
+    if (this._statsPass === null) this._statsPass = new FullScreenPass('ColorMatch.stats', this._buildStatsFragment());
+    this._cellsPass.render(renderer, this._cellsRT);
+    this._statsPass.render(renderer, this._statsRT);
+  }
+
+  override updateBefore(frame: NodeFrame): undefined {
+    const renderer = frame.renderer as Renderer;
+    this.displayEncoding.value = displayEncodingOf(renderer);
+    if (this.needsStatistics) this.render(renderer);
+    return undefined;
+  }
+
+  override setup(): Node<'vec4'> {
+    const coord = uv();
+    return this.apply(this.textureNode.sample(coord), this.referenceNode.sample(coord));
+  }
+
+  /**
+   * The matched colour (working space, alpha of `styled`) for one pixel of the stylised picture and
+   * the same pixel of the reference; uses the statistics of the last `render()`.
+   */
+  apply(styled: Node<'vec4'>, reference: Node<'vec4'>): Node<'vec4'> {
+    const s = toDisplay(styled, this.displayEncoding).rgb;
+    const r = toDisplay(reference, this.displayEncoding).rgb;
+    const luminance = yuvToRgb(vec3(rgbToYuv(s).x, rgbToYuv(r).yz));
+    const stat = (index: number): Node<'vec3'> => this._statsNode.load(ivec2(index, 0)).rgb;
+    const [meanS, meanR] = [stat(0), stat(2)];
+    const stdS = sqrt(max(stat(1).sub(meanS.mul(meanS)), 0));
+    const stdR = sqrt(max(stat(3).sub(meanR.mul(meanR)), 0));
+    const gain = clamp(stdR.div(max(stdS, 1e-4)), 0, MAX_GAIN);
+    const meanVariance = s.sub(meanS).mul(gain).add(meanR);
+    const matched = select(this.modeUniform.greaterThan(0.5), meanVariance, luminance) as Node<'vec3'>;
+    const result = clamp(mix(s, matched, this.amount), 0, 1);
+    return fromDisplay(vec4(result, styled.a), this.displayEncoding);
+  }
+
+  /** Stage 1: texel (block * GRID + cx, cy) holds one moment of one picture over cell (cx, cy). */
+  private _buildCellsFragment(): Node<'vec4'> {
+    const pixel = floor(screenCoordinate);
+    const block = floor(pixel.x.div(GRID));
+    const cell = vec2(pixel.x.sub(block.mul(GRID)), pixel.y);
+    const sizeS = texelSize(this.textureNode);
+    const sizeR = texelSize(this.referenceNode);
+    const sumS = vec3(0).toVar();
+    const sumS2 = vec3(0).toVar();
+    const sumR = vec3(0).toVar();
+    const sumR2 = vec3(0).toVar();
+    Loop(TAPS, ({ i: ty }) => {
+      Loop(TAPS, ({ i: tx }) => {
+        const at = cell.add(vec2(float(tx), float(ty)).add(0.5).div(TAPS)).div(GRID);
+        const s = toDisplay(this.textureNode.load(ivec2(at.mul(sizeS))), this.displayEncoding).rgb;
+        const r = toDisplay(this.referenceNode.load(ivec2(at.mul(sizeR))), this.displayEncoding).rgb;
+        sumS.addAssign(s);
+        sumS2.addAssign(s.mul(s));
+        sumR.addAssign(r);
+        sumR2.addAssign(r.mul(r));
+      });
+    });
+    const moment = select(block.lessThan(1), sumS, select(block.lessThan(2), sumS2, select(block.lessThan(3), sumR, sumR2))) as Node<'vec3'>;
+    return vec4(moment.div(TAPS * TAPS), 1);
+  }
+
+  /** Stage 2: texel q of the 4x1 target averages block q of the cells. */
+  private _buildStatsFragment(): Node<'vec4'> {
+    const block = int(floor(screenCoordinate.x));
+    const sum = vec3(0).toVar();
+    Loop(GRID, ({ i: cy }) => {
+      Loop(GRID, ({ i: cx }) => {
+        sum.addAssign(this._cellsNode.load(ivec2(block.mul(GRID).add(cx), cy)).rgb);
+      });
+    });
+    return vec4(sum.div(GRID * GRID), 1);
+  }
+
+  override dispose(): void {
+    super.dispose();
+    this._cellsRT.dispose();
+    this._statsRT.dispose();
+    this._cellsPass?.dispose();
+    this._statsPass?.dispose();
+  }
+}
+
+/**
+ * Colour matching of `styled` to `reference` (see {@link ColorMatchNode}); `amount` 0..1 mixes
+ * the stylised colour with the matched one.
+ */
+export const colorMatch = (styled: Node, reference: Node, amount: number = DEFAULT_COLOR_MATCH, mode: ColorMatchMode = DEFAULT_COLOR_MATCH_MODE): ColorMatchNode =>
+  new ColorMatchNode(convertToTexture(styled) as unknown as TextureNode, convertToTexture(reference) as unknown as TextureNode, amount, mode);

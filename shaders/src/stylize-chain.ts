@@ -1,0 +1,175 @@
+// The whole post-processing chain the <nst-video> element draws each frame with:
+// stylised frame + original frame -> temporal smoothing -> colour matching -> strength -> target.
+import { DataTexture, RGBAFormat, UnsignedByteType } from 'three/webgpu';
+import type { Node, RenderTarget, Texture, TextureNode, WebGPURenderer } from 'three/webgpu';
+import { float, select, texture, uniform, uv, vec2, vec4 } from 'three/tsl';
+import { ColorMatchNode, DEFAULT_COLOR_MATCH, DEFAULT_COLOR_MATCH_MODE } from './color-match-node.js';
+import type { ColorMatchMode } from './color-match-node.js';
+import { FullScreenPass } from './render-pass.js';
+import { sampleBilinear } from './sampling.js';
+import { DEFAULT_STRENGTH, strengthMix } from './strength-mix.js';
+import { DEFAULT_SMOOTHING, TemporalSmoothingNode } from './temporal-smoothing-node.js';
+
+function checkUnit(name: string, value: number): number {
+  if (typeof value !== 'number' || !(value >= 0 && value <= 1)) {
+    throw new RangeError(`NstStylizeChain.${name} must be a number from 0 to 1; got ${String(value)}.`);
+  }
+  return value;
+}
+
+/** A 1x1 black texture the texture nodes point at until the first `render()`. */
+function placeholderTexture(): DataTexture {
+  const placeholder = new DataTexture(new Uint8Array([0, 0, 0, 255]), 1, 1, RGBAFormat, UnsignedByteType);
+  placeholder.needsUpdate = true;
+  return placeholder;
+}
+
+/**
+ * Turns (stylised frame, original frame) into the picture shown, at the original's resolution:
+ *
+ * 1. temporal smoothing of the stylised frame, adaptive to the motion of the original
+ *    ({@link TemporalSmoothingNode}, weight `smoothing`);
+ * 2. colour matching to the original ({@link ColorMatchNode}, `colorMatch`, `colorMatchMode`);
+ * 3. `strength`: mix of the original (0) and the result (1).
+ *
+ * Every parameter is a uniform: changing one never rebuilds a shader. One source serves
+ * `WebGPURenderer` on WebGPU and on WebGL2 (`forceWebGL: true`); call `await renderer.init()`
+ * before the first `render()`.
+ *
+ * Conventions `render()` assumes:
+ * - Orientation: both textures are read the way three.js samples them (texture uv), so `styled`
+ *   and `original` must share one row order (e.g. both `flipY = false` with their first row at the
+ *   top, as the element uploads them); the output has the original's orientation. If `styled`
+ *   comes in the other row order (say an `ExternalTexture` from tfjs next to a `VideoTexture` with
+ *   `flipY = true`), set `flipStyledY = true`.
+ * - Values: textures are sampled as three.js does (sRGB-tagged textures are decoded to linear).
+ *   Colour statistics, chroma and motion are measured on the values the canvas shows: sRGB-encoded
+ *   when `renderer.outputColorSpace` is `SRGBColorSpace`, the raw values when it is
+ *   `LinearSRGBColorSpace`. Float textures hold 0..1.
+ * - `styled` may have any size and type (UnsignedByte, HalfFloat or Float RGBA); it is resampled
+ *   bilinearly to the output size in the shader, also where WebGPU cannot filter float32.
+ */
+export class NstStylizeChain {
+  readonly renderer: WebGPURenderer;
+  /** The temporal smoothing pass (its motion tuning uniforms are public). */
+  readonly temporalSmoothing: TemporalSmoothingNode;
+  /** The colour matching pass. */
+  readonly colorMatching: ColorMatchNode;
+
+  private readonly _styledNode: TextureNode;
+  private readonly _originalNode: TextureNode;
+  private readonly _smoothedNode: TextureNode;
+  private readonly _strength = uniform(DEFAULT_STRENGTH);
+  private readonly _flipStyledY = uniform(0);
+  private readonly _placeholder: DataTexture;
+  private readonly _outputPass: FullScreenPass;
+  private _width = 0;
+  private _height = 0;
+
+  constructor(renderer: WebGPURenderer) {
+    this.renderer = renderer;
+    this._placeholder = placeholderTexture();
+    this._styledNode = texture(this._placeholder);
+    this._originalNode = texture(this._placeholder);
+    const coord = uv();
+    const styledCoord = select(this._flipStyledY.greaterThan(0.5), vec2(coord.x, float(1).sub(coord.y)), coord) as Node<'vec2'>;
+    this.temporalSmoothing = new TemporalSmoothingNode(sampleBilinear(this._styledNode, styledCoord), this._originalNode, DEFAULT_SMOOTHING);
+    this._smoothedNode = texture(this.temporalSmoothing.texture);
+    this.colorMatching = new ColorMatchNode(this._smoothedNode, this._originalNode, DEFAULT_COLOR_MATCH, DEFAULT_COLOR_MATCH_MODE);
+    const original = this._originalNode.sample(coord);
+    const matched = this.colorMatching.apply(this._smoothedNode.sample(coord), original);
+    const shown = strengthMix(original, matched, this._strength);
+    this._outputPass = new FullScreenPass('NstStylizeChain.output', vec4(shown.rgb, 1));
+  }
+
+  /** 0..1: 0 shows the original frame, 1 the stylised picture. Default 1. */
+  get strength(): number {
+    return this._strength.value;
+  }
+
+  set strength(value: number) {
+    this._strength.value = checkUnit('strength', value);
+  }
+
+  /** 0..1: weight of the history where the input is still. 0 turns smoothing off. Default 0.5. */
+  get smoothing(): number {
+    return this.temporalSmoothing.smoothing.value;
+  }
+
+  set smoothing(value: number) {
+    this.temporalSmoothing.smoothing.value = checkUnit('smoothing', value);
+  }
+
+  /** 0..1: mix between the stylised colours (0) and the colour-matched ones (1). Default 0. */
+  get colorMatch(): number {
+    return this.colorMatching.amount.value;
+  }
+
+  set colorMatch(value: number) {
+    this.colorMatching.amount.value = checkUnit('colorMatch', value);
+  }
+
+  /** 'luminance' (keep the photo's chroma) or 'mean-variance' (match channel statistics). */
+  get colorMatchMode(): ColorMatchMode {
+    return this.colorMatching.mode;
+  }
+
+  set colorMatchMode(mode: ColorMatchMode) {
+    this.colorMatching.mode = mode;
+  }
+
+  /** Whether `styled` has the opposite row order to `original` (see the class comment). Default false. */
+  get flipStyledY(): boolean {
+    return this._flipStyledY.value > 0.5;
+  }
+
+  set flipStyledY(value: boolean) {
+    this._flipStyledY.value = value ? 1 : 0;
+  }
+
+  get width(): number {
+    return this._width;
+  }
+
+  get height(): number {
+    return this._height;
+  }
+
+  /** Output size = the source video's resolution. A new size clears the temporal history. */
+  setSize(width: number, height: number): void {
+    if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
+      throw new RangeError(`NstStylizeChain.setSize needs positive integer sizes; got ${width}x${height}.`);
+    }
+    this._width = width;
+    this._height = height;
+    this.temporalSmoothing.setSize(width, height);
+  }
+
+  /**
+   * Draws one frame. `styled`: the network's output (any size); `original`: the frame it was made
+   * from, at the output size. `target` null (default) draws into the renderer's canvas.
+   * Call it once per new frame: each call advances the temporal history.
+   */
+  render(styled: Texture, original: Texture, target: RenderTarget | null = null): void {
+    if (this._width === 0) throw new Error('NstStylizeChain.render: call setSize(width, height) with the source resolution first.');
+    this._styledNode.value = styled;
+    this._originalNode.value = original;
+    this.temporalSmoothing.render(this.renderer);
+    this._smoothedNode.value = this.temporalSmoothing.texture;
+    this.colorMatching.displayEncoding.value = this.temporalSmoothing.displayEncoding.value;
+    if (this.colorMatching.needsStatistics) this.colorMatching.render(this.renderer);
+    this._outputPass.render(this.renderer, target);
+  }
+
+  /** Clears the temporal history: the next frame shows the stylised frame without blending. */
+  reset(): void {
+    this.temporalSmoothing.reset();
+  }
+
+  dispose(): void {
+    this.temporalSmoothing.dispose();
+    this.colorMatching.dispose();
+    this._outputPass.dispose();
+    this._placeholder.dispose();
+  }
+}
