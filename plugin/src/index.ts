@@ -11,3 +11,16 @@ export { BROWSER_BACKENDS, selectBackend } from './backend/select-backend.js';
 export type { BackendChoice, BackendName, BackendOptions, BackendPreference } from './backend/select-backend.js';
 export { ARCHITECTURE_PRESETS, NstModelError, StyleModel, MODEL_FORMAT_NAME, MODEL_FORMAT_VERSION } from './model/index.js';
 export type { NstModelErrorCode, RgbaPixels, StyleModelMetadata, StylizeOptions, TransformerArchitecture } from './model/index.js';
+export { NstVideoElement } from './element/nst-video-element.js';
+export {
+  DEFAULT_BACKEND,
+  DEFAULT_COLOR_MATCH,
+  DEFAULT_FACING_MODE,
+  DEFAULT_INFERENCE_SIZE,
+  DEFAULT_SMOOTHING,
+  DEFAULT_STRENGTH,
+  NstVideoError,
+} from './element/nst-video-events.js';
+export type { NstErrorDetail, NstErrorPhase, NstModelLoadDetail, NstReadyDetail, NstVideoStats, NstVideoStatus } from './element/nst-video-events.js';
+export { NstDeviceLostError, choosePresentation } from './element/gpu-presenter.js';
+export type { PresentationApi, PresenterChoice } from './element/gpu-presenter.js';

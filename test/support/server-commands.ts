@@ -21,6 +21,24 @@ export async function writeBrowserFixtures(): Promise<void> {
   await writeStyleModel(join(models, 'slim-7'), encoded);
   await writeStyleModel(join(models, 'slim-7-corrupt-shard'), withShard(encoded, (bytes) => (bytes[100] ^= 0x40)));
   await writeStyleModel(join(models, 'slim-7-truncated-shard'), { ...encoded, shards: encoded.shards.map((s) => ({ ...s, bytes: s.bytes.subarray(0, s.bytes.length - 10) })) });
+  writeVideoFixtures();
+}
+
+/**
+ * Clips the element tests play through `src` and a slotted `<video>`: test/generated/clips/testsrc.webm
+ * (ffmpeg testsrc2, 320x240, 15 fps, 2 s, VP8, with an Opus sine). Without ffmpeg the file is
+ * missing and those tests fail naming it.
+ */
+export function writeVideoFixtures(): void {
+  const clip = join(GENERATED_DIR, 'clips', 'testsrc.webm');
+  if (existsSync(clip)) return;
+  mkdirSync(join(GENERATED_DIR, 'clips'), { recursive: true });
+  try {
+    execFileSync('ffmpeg', ['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=15', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
+      '-t', '2', '-c:v', 'libvpx', '-b:v', '400k', '-pix_fmt', 'yuv420p', '-c:a', 'libopus', '-shortest', clip]);
+  } catch (error) {
+    console.warn(`Could not make ${clip} with ffmpeg (${(error as Error).message}); the element's src tests will fail. Install ffmpeg.`);
+  }
 }
 
 /** The slim network with seed 7, stored as float32 so Node and browser read identical weights. */

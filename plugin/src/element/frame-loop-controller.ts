@@ -1,0 +1,192 @@
+/**
+ * The frame path: each new video frame (`requestVideoFrameCallback`) is captured as an
+ * ImageBitmap, run through the network, and handed with the original to the presenter. At most
+ * one frame is in flight; a frame that arrives meanwhile only marks "newer frame waiting", and
+ * the newest one is taken when the current finishes: frames are dropped, never queued.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { ReactiveController, ReactiveControllerHost } from 'lit';
+import type { BrowserStyleModel } from '../load-style-model.js';
+import type { NstGpuPresenter } from './gpu-presenter.js';
+import { NstVideoError } from './nst-video-events.js';
+
+export interface FrameLoopCallbacks {
+  /** The model to stylise with; null skips frames. */
+  model(): BrowserStyleModel | null;
+  /** The presenter, created on first use. */
+  presenter(): Promise<NstGpuPresenter>;
+  inferenceSize(): number;
+  /** A stylised frame is on screen. */
+  onFrame(): void;
+  /** A frame failed; the loop has stopped. */
+  onError(error: NstVideoError): void;
+}
+
+/** What the loop measured over the last second and since `resetCounters()`. */
+export interface FrameLoopMeasurements {
+  fps: number;
+  inferenceMs: number;
+  frames: number;
+  droppedFrames: number;
+  width: number;
+  height: number;
+  inferenceWidth: number;
+  inferenceHeight: number;
+}
+
+const WINDOW_MS = 1000;
+
+export class FrameLoopController implements ReactiveController {
+  private _video: HTMLVideoElement | null = null;
+  private _handle = 0;
+  private _running = false;
+  private _busy = false;
+  private _pending = false;
+  private _idleWaiters: (() => void)[] = [];
+  private _frames = 0;
+  private _dropped = 0;
+  private _recent: { time: number; inferenceMs: number }[] = [];
+  private _size = { width: 0, height: 0, inferenceWidth: 0, inferenceHeight: 0 };
+
+  constructor(
+    host: ReactiveControllerHost,
+    private readonly _callbacks: FrameLoopCallbacks,
+  ) {
+    host.addController(this);
+  }
+
+  get running(): boolean {
+    return this._running;
+  }
+
+  /** True while a frame is being stylised or presented. */
+  get busy(): boolean {
+    return this._busy;
+  }
+
+  /** Follows frames of `video` (null: none). */
+  attach(video: HTMLVideoElement | null): void {
+    if (video === this._video) return;
+    this._cancel();
+    this._video = video;
+    this._pending = false;
+    if (this._running) this._schedule();
+  }
+
+  start(): void {
+    if (this._running) return;
+    this._running = true;
+    this._schedule();
+    // A paused or still source presents no new frames: stylise the one showing now.
+    if (this._video && this._video.readyState >= HTMLMediaElement.HAVE_CURRENT_DATA) this._request();
+  }
+
+  stop(): void {
+    this._running = false;
+    this._pending = false;
+    this._cancel();
+  }
+
+  /** Resolves when no frame is in flight. */
+  idle(): Promise<void> {
+    if (!this._busy) return Promise.resolve();
+    return new Promise((resolve) => this._idleWaiters.push(resolve));
+  }
+
+  resetCounters(): void {
+    this._frames = 0;
+    this._dropped = 0;
+    this._recent = [];
+  }
+
+  measurements(now = performance.now()): FrameLoopMeasurements {
+    this._recent = this._recent.filter((entry) => now - entry.time <= WINDOW_MS);
+    const inferenceMs = this._recent.length ? this._recent.reduce((sum, entry) => sum + entry.inferenceMs, 0) / this._recent.length : 0;
+    return { fps: this._recent.length * (1000 / WINDOW_MS), inferenceMs, frames: this._frames, droppedFrames: this._dropped, ...this._size };
+  }
+
+  hostConnected(): void {}
+
+  hostDisconnected(): void {
+    this.stop();
+    this._video = null;
+  }
+
+  private _schedule(): void {
+    const video = this._video;
+    if (!video || this._handle || !this._running) return;
+    this._handle = video.requestVideoFrameCallback(this._onVideoFrame);
+  }
+
+  private _cancel(): void {
+    if (this._handle && this._video) this._video.cancelVideoFrameCallback(this._handle);
+    this._handle = 0;
+  }
+
+  private readonly _onVideoFrame = (): void => {
+    this._handle = 0;
+    if (!this._running) return;
+    this._schedule();
+    this._request();
+  };
+
+  private _request(): void {
+    if (this._busy) {
+      if (this._pending) this._dropped++;
+      this._pending = true;
+      return;
+    }
+    void this._run();
+  }
+
+  private async _run(): Promise<void> {
+    this._busy = true;
+    try {
+      do {
+        this._pending = false;
+        await this._processFrame();
+      } while (this._pending && this._running);
+    } catch (error) {
+      this.stop();
+      const cause = error as Error;
+      this._callbacks.onError(cause instanceof NstVideoError ? cause : new NstVideoError('gpu', `A frame could not be stylised: ${cause.message}`, { cause }));
+    } finally {
+      this._busy = false;
+      const waiters = this._idleWaiters;
+      this._idleWaiters = [];
+      for (const resolve of waiters) resolve();
+    }
+  }
+
+  private async _processFrame(): Promise<void> {
+    const video = this._video;
+    const model = this._callbacks.model();
+    if (!video || !model || model.disposed || video.readyState < HTMLMediaElement.HAVE_CURRENT_DATA || !video.videoWidth) return;
+    const started = performance.now();
+    const frame = await createImageBitmap(video);
+    let pixels: { data: Uint8ClampedArray; width: number; height: number };
+    try {
+      const size = Math.min(this._callbacks.inferenceSize(), Math.min(frame.width, frame.height));
+      const styled = tf.tidy(() => model.stylizeTensor(tf.browser.fromPixels(frame, 3), { size }));
+      pixels = await model.toRgbaPixels(styled);
+    } catch (error) {
+      frame.close();
+      throw error;
+    }
+    const inferenceMs = performance.now() - started;
+    let presenter: NstGpuPresenter;
+    try {
+      presenter = await this._callbacks.presenter();
+    } catch (error) {
+      frame.close();
+      throw error;
+    }
+    const { width, height } = frame;
+    await presenter.present({ data: new Uint8Array(pixels.data.buffer, pixels.data.byteOffset, pixels.data.byteLength), width: pixels.width, height: pixels.height }, frame);
+    this._size = { width, height, inferenceWidth: pixels.width, inferenceHeight: pixels.height };
+    this._frames++;
+    this._recent.push({ time: performance.now(), inferenceMs });
+    if (this._running) this._callbacks.onFrame();
+  }
+}
+

@@ -1,0 +1,212 @@
+/**
+ * Puts stylised frames on screen with three.js: the styled frame and the original it was made
+ * from go through the shaders' NstStylizeChain (strength, temporal smoothing, colour matching)
+ * into a canvas at the source's resolution.
+ *
+ * WebGPU presents on a real GPU. A software or fallback WebGPU adapter (SwiftShader in headless
+ * Chromium) crashes the GPU process when it presents to a canvas, taking every WebGL context on
+ * the page with it (PLATFORM.md), so there the same renderer runs on its WebGL2 backend.
+ */
+import { DataTexture, LinearFilter, LinearSRGBColorSpace, NoColorSpace, RGBAFormat, Texture, UnsignedByteType, WebGPURenderer } from 'three/webgpu';
+import { InterimStylizeChain as NstStylizeChain } from './interim-stylize-chain.js';
+
+export type PresentationApi = 'webgpu' | 'webgl2';
+
+/** Which graphics API presents frames, and why. */
+export interface PresenterChoice {
+  readonly api: PresentationApi;
+  readonly reason: string;
+}
+
+/** The chain's parameters, as the element's attributes set them. */
+export interface PresenterParameters {
+  strength: number;
+  smoothing: number;
+  colorMatch: number;
+}
+
+/** RGBA8 pixels of the styled frame, read back from tfjs (wasm, cpu, or a GPU backend that could not share). */
+export interface StyledPixels {
+  readonly data: Uint8Array;
+  readonly width: number;
+  readonly height: number;
+}
+
+/** Raised when the GPU or its context goes away; the element reports it as phase 'device-lost'. */
+export class NstDeviceLostError extends Error {
+  override name = 'NstDeviceLostError';
+}
+
+const SOFTWARE_ADAPTER = /swiftshader|llvmpipe|lavapipe|software|basic render/i;
+
+/**
+ * Decides how to present. `webgpu` only with a hardware adapter; everything else (no WebGPU, a
+ * fallback adapter, a software rasteriser) presents through WebGL2.
+ */
+export async function choosePresentation(gpu: GPU | undefined = globalThis.navigator?.gpu): Promise<PresenterChoice> {
+  if (!gpu) return { api: 'webgl2', reason: 'no WebGPU in this browser' };
+  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' }).catch(() => null);
+  if (!adapter) return { api: 'webgl2', reason: 'the browser offers no WebGPU adapter' };
+  const info = adapter.info ?? ({} as GPUAdapterInfo);
+  const name = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'unnamed adapter';
+  const fallback = Boolean((info as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter);
+  if (fallback || SOFTWARE_ADAPTER.test(name)) {
+    return { api: 'webgl2', reason: `the WebGPU adapter (${name}) is a software fallback, which cannot present to a canvas` };
+  }
+  return { api: 'webgpu', reason: `WebGPU adapter: ${name}` };
+}
+
+export class NstGpuPresenter {
+  /** The canvas frames are drawn into; the element puts it in its shadow root. */
+  readonly canvas: HTMLCanvasElement;
+  readonly renderer: WebGPURenderer;
+  readonly chain: NstStylizeChain;
+  private _styled: DataTexture | null = null;
+  private _original: Texture<ImageBitmap> | null = null;
+  private _originalBitmap: ImageBitmap | null = null;
+  private _width = 0;
+  private _height = 0;
+  private _disposed = false;
+
+  private constructor(
+    readonly choice: PresenterChoice,
+    canvas: HTMLCanvasElement,
+    renderer: WebGPURenderer,
+  ) {
+    this.canvas = canvas;
+    this.renderer = renderer;
+    this.chain = new NstStylizeChain(renderer);
+  }
+
+  /**
+   * Makes a canvas and a three.js renderer on it. `onLost` is called once if the GPU device or
+   * the WebGL context is lost; the presenter is unusable after that.
+   */
+  static async create(options: { ownerDocument?: Document; choice?: PresenterChoice; onLost?: (error: NstDeviceLostError) => void } = {}): Promise<NstGpuPresenter> {
+    const doc = options.ownerDocument ?? document;
+    const choice = options.choice ?? (await choosePresentation(doc.defaultView?.navigator.gpu));
+    const canvas = doc.createElement('canvas');
+    let renderer: WebGPURenderer;
+    if (choice.api === 'webgpu') {
+      renderer = new WebGPURenderer({ canvas, antialias: false, alpha: false });
+    } else {
+      // Our own context: preserveDrawingBuffer lets snapshot(), captureStream() and drawImage()
+      // read the last frame at any time, not only in the task that drew it.
+      const context = canvas.getContext('webgl2', { alpha: false, antialias: false, depth: false, stencil: false, preserveDrawingBuffer: true });
+      if (!context) throw new Error('WebGL2 is not available, and WebGPU cannot present here; <nst-video> needs one of them. Enable hardware acceleration in the browser.');
+      renderer = new WebGPURenderer({ canvas, context, forceWebGL: true, antialias: false, alpha: false });
+    }
+    // Frames stay in the sRGB values the camera and the network use; no conversion anywhere.
+    renderer.outputColorSpace = LinearSRGBColorSpace;
+    let lost = false;
+    renderer.onDeviceLost = (info: { api: string; message: string }) => {
+      if (lost) return;
+      lost = true;
+      options.onLost?.(new NstDeviceLostError(`The ${info.api} device was lost (${info.message}). The element will try to start again; reload the page if it does not.`));
+    };
+    await renderer.init();
+    return new NstGpuPresenter(choice, canvas, renderer);
+  }
+
+  get width(): number {
+    return this._width;
+  }
+
+  get height(): number {
+    return this._height;
+  }
+
+  /** Sets the chain's parameters; they apply from the next frame. */
+  setParameters(parameters: PresenterParameters): void {
+    this.chain.strength = parameters.strength;
+    this.chain.smoothing = parameters.smoothing;
+    this.chain.colorMatch = parameters.colorMatch;
+  }
+
+  /** Forgets the temporal history: the next frame is shown without blending in older ones. */
+  reset(): void {
+    this.chain.reset();
+  }
+
+  /**
+   * Draws one frame: `styled` (the network's output, any size) over `original` (the source frame
+   * it was made from, shown at its own resolution). Takes ownership of `original` and closes it.
+   */
+  async present(styled: StyledPixels, original: ImageBitmap): Promise<void> {
+    if (this._disposed) {
+      original.close();
+      return;
+    }
+    this._resize(original.width, original.height);
+    this._setOriginal(original);
+    const styledTexture = this._setStyled(styled);
+    await this.chain.render(styledTexture, this._original!, null);
+  }
+
+  /** Lets go of the frame textures and the temporal history (the source changed). */
+  releaseFrames(): void {
+    this._styled?.dispose();
+    this._styled = null;
+    this._original?.dispose();
+    this._original = null;
+    this._originalBitmap?.close();
+    this._originalBitmap = null;
+    this.chain.reset();
+  }
+
+  dispose(): void {
+    if (this._disposed) return;
+    this._disposed = true;
+    this.chain.dispose();
+    this._styled?.dispose();
+    this._original?.dispose();
+    this._originalBitmap?.close();
+    this.renderer.dispose();
+  }
+
+  private _resize(width: number, height: number): void {
+    if (width === this._width && height === this._height) return;
+    this._width = width;
+    this._height = height;
+    this.renderer.setPixelRatio(1);
+    this.renderer.setSize(width, height, false);
+    this.chain.setSize(width, height);
+    this.chain.reset();
+  }
+
+  private _setOriginal(bitmap: ImageBitmap): void {
+    const current = this._original?.image;
+    if (!this._original || current?.width !== bitmap.width || current?.height !== bitmap.height) {
+      this._original?.dispose();
+      this._original = frameTexture(new Texture(bitmap));
+    } else {
+      this._original.image = bitmap;
+    }
+    this._original.needsUpdate = true;
+    this._originalBitmap?.close();
+    this._originalBitmap = bitmap;
+  }
+
+  private _setStyled(pixels: StyledPixels): DataTexture {
+    const current = this._styled;
+    if (current && current.image.width === pixels.width && current.image.height === pixels.height) {
+      current.image.data = pixels.data;
+      current.needsUpdate = true;
+      return current;
+    }
+    current?.dispose();
+    const texture = frameTexture(new DataTexture(pixels.data, pixels.width, pixels.height, RGBAFormat, UnsignedByteType));
+    texture.needsUpdate = true;
+    this._styled = texture;
+    return texture;
+  }
+}
+
+function frameTexture<T extends Texture>(texture: T): T {
+  texture.colorSpace = NoColorSpace;
+  texture.minFilter = LinearFilter;
+  texture.magFilter = LinearFilter;
+  texture.generateMipmaps = false;
+  texture.flipY = false;
+  return texture;
+}

@@ -1,0 +1,110 @@
+/**
+ * Loads the element's style model: one download at a time (a newer request aborts the older),
+ * the new model replaces the old only once it has loaded, and the old one is disposed once no
+ * frame is using it.
+ */
+import type { ReactiveController, ReactiveControllerHost } from 'lit';
+import { loadStyleModel, type BrowserStyleModel } from '../load-style-model.js';
+import type { BackendPreference } from '../backend/select-backend.js';
+import { NstVideoError } from './nst-video-events.js';
+
+export interface ModelRequest {
+  readonly url: string;
+  readonly backend: BackendPreference;
+  readonly wasmPaths?: string;
+}
+
+export interface ModelControllerCallbacks {
+  /**
+   * The model changed: a requested one is ready, or (null) the element let it go. `previous`, if
+   * any, is no longer the controller's: dispose it once no frame uses it.
+   */
+  onChange(model: BrowserStyleModel | null, previous: BrowserStyleModel | null): void;
+  onError(error: NstVideoError): void;
+}
+
+export class ModelController implements ReactiveController {
+  private _model: BrowserStyleModel | null = null;
+  private _request: ModelRequest | null = null;
+  private _abort: AbortController | null = null;
+  private _loading = false;
+
+  constructor(
+    host: ReactiveControllerHost,
+    private readonly _callbacks: ModelControllerCallbacks,
+  ) {
+    host.addController(this);
+  }
+
+  /** The model frames are stylised with; null until one has loaded. */
+  get model(): BrowserStyleModel | null {
+    return this._model;
+  }
+
+  get loading(): boolean {
+    return this._loading;
+  }
+
+  /** Loads `request` unless it is what is loaded or loading already. `null` unloads. */
+  request(request: ModelRequest | null): void {
+    if (sameRequest(request, this._request) && (this._model || this._loading)) return;
+    this._abort?.abort();
+    this._abort = null;
+    this._request = request;
+    if (!request) {
+      this._loading = false;
+      this._release();
+      return;
+    }
+    const abort = new AbortController();
+    this._abort = abort;
+    this._loading = true;
+    loadStyleModel(request.url, { backend: request.backend, wasmPaths: request.wasmPaths, signal: abort.signal }).then(
+      (model) => {
+        if (abort.signal.aborted) {
+          model.dispose();
+          return;
+        }
+        this._loading = false;
+        this._abort = null;
+        const previous = this._model;
+        this._model = model;
+        this._callbacks.onChange(model, previous);
+      },
+      (error: unknown) => {
+        if (abort.signal.aborted) return;
+        this._loading = false;
+        this._abort = null;
+        const cause = error as Error;
+        this._callbacks.onError(new NstVideoError('model', `Could not load the style model ${request.url}: ${cause.message}`, { cause }));
+      },
+    );
+  }
+
+  /** Forgets the request so that the same one loads again (after an error, say). */
+  retry(): void {
+    const request = this._request;
+    this._request = null;
+    this.request(request);
+  }
+
+  hostConnected(): void {}
+
+  hostDisconnected(): void {
+    this._abort?.abort();
+    this._abort = null;
+    this._loading = false;
+    this._request = null;
+    this._release();
+  }
+
+  private _release(): void {
+    const previous = this._model;
+    this._model = null;
+    if (previous) this._callbacks.onChange(null, previous);
+  }
+}
+
+function sameRequest(a: ModelRequest | null, b: ModelRequest | null): boolean {
+  return a?.url === b?.url && a?.backend === b?.backend && a?.wasmPaths === b?.wasmPaths;
+}

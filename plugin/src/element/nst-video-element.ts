@@ -1,0 +1,418 @@
+/**
+ * `<nst-video>`: live style transfer of a camera, a video file, a MediaStream or the page's own
+ * `<video>`, with temporal smoothing and colour matching on the GPU (three.js).
+ */
+import { LitElement, html, nothing, type PropertyValues } from 'lit';
+import { customElement, property, state } from 'lit/decorators.js';
+import { BROWSER_BACKENDS, type BackendPreference } from '../backend/select-backend.js';
+import type { BrowserStyleModel } from '../load-style-model.js';
+import { MIN_INPUT_SIZE } from '../model/index.js';
+import { FrameLoopController } from './frame-loop-controller.js';
+import { NstGpuPresenter, type NstDeviceLostError } from './gpu-presenter.js';
+import { MediaSourceController, type MediaSourceKind } from './media-source-controller.js';
+import { ModelController } from './model-controller.js';
+import {
+  DEFAULT_BACKEND,
+  DEFAULT_COLOR_MATCH,
+  DEFAULT_FACING_MODE,
+  DEFAULT_INFERENCE_SIZE,
+  DEFAULT_SMOOTHING,
+  DEFAULT_STRENGTH,
+  NstVideoError,
+  STATS_INTERVAL_MS,
+  type NstErrorPhase,
+  type NstVideoStats,
+  type NstVideoStatus,
+} from './nst-video-events.js';
+import { nstVideoStyles } from './nst-video-styles.js';
+
+/**
+ * Shows a video source repainted in the style of a model, frame by frame, as a media element.
+ *
+ * Sources (first present wins): a `<video>` in the `media` slot, `srcObject`, `camera`, `src`.
+ * Like `<video>`, nothing plays until `autoplay` is set or `play()` is called.
+ *
+ * @fires nst-model-load - A style model loaded (detail: url, styleName, backend, backendReason).
+ * @fires nst-ready - The first stylised frame of a source or model is on screen (detail: width, height, backend, presentation).
+ * @fires nst-error - Something failed (detail: error, phase: 'gpu' | 'camera' | 'model' | 'media' | 'device-lost').
+ * @fires nst-stats - About once a second while running (detail: NstVideoStats).
+ *
+ * @slot media - The page's own `<video>` to stylise (it is hidden; the element shows the result).
+ * @slot placeholder - Shown while loading or waiting for the camera; defaults to a status line.
+ *
+ * @csspart stage - The box holding the canvas and the placeholder.
+ * @csspart canvas - The canvas showing the stylised frames.
+ * @csspart placeholder - The placeholder's box.
+ *
+ * @cssprop --nst-video-background - Behind the picture (default black).
+ * @cssprop --nst-video-object-fit - How the picture fits the box (default contain).
+ * @cssprop --nst-video-placeholder-color - Placeholder text colour.
+ * @cssprop --nst-video-placeholder-font - Placeholder font.
+ */
+@customElement('nst-video')
+export class NstVideoElement extends LitElement {
+  static override styles = nstVideoStyles;
+
+  /** URL of the style's model.json (or its folder). */
+  @property() model: string | null = null;
+  /** URL of a video to stylise. */
+  @property() src: string | null = null;
+  /** Stylise the camera. */
+  @property({ type: Boolean }) camera = false;
+  /** Which camera: 'user' (front, default) or 'environment' (back). */
+  @property({ attribute: 'facing-mode' }) facingMode = DEFAULT_FACING_MODE;
+  /** Start playing as soon as the source is ready. */
+  @property({ type: Boolean }) autoplay = false;
+  /** Mute the sound of `src` (the camera is opened without sound). */
+  @property({ type: Boolean }) muted = false;
+  /** Loop `src`. */
+  @property({ type: Boolean }) loop = false;
+  /** Show the picture mirrored, as a selfie view. Snapshots and streams are not mirrored. */
+  @property({ type: Boolean, reflect: true }) mirrored = false;
+  /** 0..1: 0 shows the original, 1 the full style. */
+  @property({ type: Number }) strength = DEFAULT_STRENGTH;
+  /** 0..1: how much of the previous output is kept where the picture is still (less flicker). */
+  @property({ type: Number }) smoothing = DEFAULT_SMOOTHING;
+  /** 0..1: how far the output's colours are pulled to the original's. */
+  @property({ type: Number, attribute: 'color-match' }) colorMatch = DEFAULT_COLOR_MATCH;
+  /** Short side, in px, of the network's input. The output is shown at the source's resolution. */
+  @property({ type: Number, attribute: 'inference-size' }) inferenceSize = DEFAULT_INFERENCE_SIZE;
+  /** tfjs backend: 'auto' (default), 'webgpu', 'webgl', 'wasm' or 'cpu'. */
+  @property() backend: BackendPreference = DEFAULT_BACKEND;
+  /** Where the tfjs wasm binaries are served (a URL prefix ending in '/'), for the wasm backend. */
+  @property({ attribute: 'wasm-paths' }) wasmPaths: string | null = null;
+  /** A MediaStream to stylise (property only), as `<video>.srcObject`. */
+  @property({ attribute: false }) srcObject: MediaStream | null = null;
+
+  @state() private _status: NstVideoStatus = 'idle';
+  @state() private _presenter: NstGpuPresenter | null = null;
+  @state() private _slotted: HTMLVideoElement | null = null;
+
+  private _error: NstVideoError | null = null;
+  private _paused = true;
+  private _hidden = false;
+  private _waitingForCamera = false;
+  private _frameShown = false;
+  private _presenterPromise: Promise<NstGpuPresenter> | null = null;
+  private _statsTimer = 0;
+  private readonly _sourceVideo: HTMLVideoElement;
+  private readonly _media: MediaSourceController;
+  private readonly _models: ModelController;
+  private readonly _loop: FrameLoopController;
+
+  constructor() {
+    super();
+    this._sourceVideo = document.createElement('video');
+    this._sourceVideo.className = 'source';
+    this._media = new MediaSourceController(this, this._sourceVideo, {
+      onVideoChange: (video, kind) => this._onVideoChange(video, kind),
+      onWaiting: (waiting) => {
+        this._waitingForCamera = waiting;
+        this._refreshStatus();
+      },
+      onError: (error) => this._fail(error),
+    });
+    this._models = new ModelController(this, {
+      onChange: (model, previous) => this._onModelChange(model, previous),
+      onError: (error) => this._fail(error),
+    });
+    this._loop = new FrameLoopController(this, {
+      model: () => this._models.model,
+      presenter: () => this._ensurePresenter(),
+      inferenceSize: () => Math.max(MIN_INPUT_SIZE, Math.round(finiteOr(this.inferenceSize, DEFAULT_INFERENCE_SIZE))),
+      onFrame: () => this._onFrame(),
+      onError: (error) => this._fail(error),
+    });
+  }
+
+  /** `idle`, `loading`, `running`, `paused` or `error`; reflected as the `status` attribute. */
+  get status(): NstVideoStatus {
+    return this._status;
+  }
+
+  /** True unless playing (as `<video>.paused`). */
+  get paused(): boolean {
+    return this._paused;
+  }
+
+  /** The last error, until the model or the source changes. */
+  get error(): NstVideoError | null {
+    return this._error;
+  }
+
+  /** What the element measured: fps, inference time, backend, resolution. */
+  get stats(): NstVideoStats {
+    const measured = this._loop.measurements();
+    return {
+      ...measured,
+      backend: this._models.model?.backend.backend ?? null,
+      presentation: this._presenter?.choice.api ?? null,
+    };
+  }
+
+  /** The stream frames come from: the camera's while it is open, else `srcObject`. */
+  get mediaStream(): MediaStream | null {
+    return this._media.cameraStream ?? (this._media.video?.srcObject instanceof MediaStream ? this._media.video.srcObject : null);
+  }
+
+  /** Starts (or resumes) playing the source and stylising it. */
+  async play(): Promise<void> {
+    this._paused = false;
+    this._refreshStatus();
+    this._syncLoop();
+    try {
+      await this._media.play();
+    } catch (error) {
+      this._paused = true;
+      this._fail(error as NstVideoError);
+      throw error;
+    }
+  }
+
+  /** Pauses the source; the last frame stays on screen. */
+  pause(): void {
+    this._paused = true;
+    this._media.pause();
+    this._syncLoop();
+    this._refreshStatus();
+  }
+
+  /** Forgets the temporal history: the next frame is shown without blending in earlier ones. */
+  reset(): void {
+    this._presenter?.reset();
+  }
+
+  /** A live stream of the stylised picture, as `<canvas>.captureStream()`. Available once `nst-ready` has fired. */
+  captureStream(fps?: number): MediaStream {
+    const canvas = this._presenter?.canvas;
+    if (!canvas) throw new DOMException('<nst-video> has no picture yet; call captureStream() after the nst-ready event.', 'InvalidStateError');
+    return fps === undefined ? canvas.captureStream() : canvas.captureStream(fps);
+  }
+
+  /** The current stylised frame as an image (default PNG), at the source's resolution. */
+  snapshot(type = 'image/png', quality?: number): Promise<Blob> {
+    const canvas = this._presenter?.canvas;
+    if (!canvas || !this._frameShown) return Promise.reject(new DOMException('<nst-video> has no picture yet; call snapshot() after the nst-ready event.', 'InvalidStateError'));
+    return new Promise((resolve, reject) =>
+      canvas.toBlob((blob) => (blob ? resolve(blob) : reject(new Error(`The browser could not encode the frame as ${type}.`))), type, quality),
+    );
+  }
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    this._hidden = this.ownerDocument.visibilityState === 'hidden';
+    this.ownerDocument.addEventListener('visibilitychange', this._onVisibilityChange);
+    this._statsTimer = window.setInterval(() => this._emitStats(), STATS_INTERVAL_MS);
+    this._syncSources();
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.ownerDocument.removeEventListener('visibilitychange', this._onVisibilityChange);
+    clearInterval(this._statsTimer);
+    this._loop.stop();
+    this._releasePresenter();
+    this._frameShown = false;
+    this._refreshStatus();
+  }
+
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    if (changed.has('strength') || changed.has('smoothing') || changed.has('colorMatch')) this._applyParameters();
+  }
+
+  protected override updated(changed: PropertyValues<this>): void {
+    this.setAttribute('status', this._status);
+    if (['model', 'backend', 'wasmPaths', 'src', 'camera', 'facingMode', 'srcObject', 'muted', 'loop', '_slotted'].some((key) => changed.has(key as keyof NstVideoElement))) {
+      this._syncSources();
+    }
+  }
+
+  protected override render() {
+    const showPlaceholder = this._status !== 'running' && !(this._status === 'paused' && this._frameShown);
+    return html`<div part="stage" class="stage">
+      ${this._presenter?.canvas ?? nothing}
+      <div part="placeholder" class="placeholder" ?hidden=${!showPlaceholder}>
+        <slot name="placeholder">${this._placeholderText()}</slot>
+      </div>
+      <slot name="media" @slotchange=${this._onSlotChange}></slot>
+      ${this._sourceVideo}
+    </div>`;
+  }
+
+  private _placeholderText(): string {
+    if (this._status === 'error') return this._error?.message ?? 'Error';
+    if (this._waitingForCamera) return 'Waiting for the camera…';
+    if (this._models.loading) return 'Loading the style…';
+    if (!this.model) return 'No style model (set the model attribute).';
+    if (!this._media.video) return 'No video source (set camera, src or srcObject).';
+    if (this._paused && !this._frameShown) return 'Paused';
+    return 'Starting…';
+  }
+
+  private _syncSources(): void {
+    if (!this.isConnected) return;
+    const url = this.model?.trim();
+    const backend = BROWSER_BACKENDS.includes(this.backend as never) ? this.backend : 'auto';
+    this._models.request(url ? { url, backend, wasmPaths: this.wasmPaths ?? undefined } : null);
+    this._media.update({
+      slotted: this._slotted,
+      srcObject: this.srcObject,
+      camera: this.camera,
+      facingMode: this.facingMode || DEFAULT_FACING_MODE,
+      src: this.src || null,
+      muted: this.muted,
+      loop: this.loop,
+    });
+    this._refreshStatus();
+  }
+
+  private _onSlotChange(event: Event): void {
+    const slot = event.target as HTMLSlotElement;
+    let video: HTMLVideoElement | null = null;
+    for (const element of slot.assignedElements({ flatten: true })) {
+      video = element instanceof HTMLVideoElement ? element : element.querySelector('video');
+      if (video) break;
+    }
+    this._slotted = video;
+  }
+
+  private _onVideoChange(video: HTMLVideoElement | null, kind: MediaSourceKind | null): void {
+    this._error = this._error?.phase === 'model' ? this._error : null;
+    this._frameShown = false;
+    this._loop.attach(video);
+    this._loop.resetCounters();
+    this._presenter?.releaseFrames();
+    if (video) {
+      // Like <video autoplay>; a page's own <video> that plays (or will) carries the element along.
+      if (this.autoplay || (kind === 'slot' && (video.autoplay || !video.paused))) this.play().catch(() => {});
+    }
+    this._syncLoop();
+    this._refreshStatus();
+  }
+
+  private _onModelChange(model: BrowserStyleModel | null, previous: BrowserStyleModel | null): void {
+    if (previous) void this._loop.idle().then(() => previous.dispose());
+    if (this._error?.phase === 'model') this._error = null;
+    this._frameShown = false;
+    this._loop.resetCounters();
+    this._presenter?.reset();
+    if (model) {
+      this._dispatch('nst-model-load', { url: this.model ?? '', styleName: model.styleName, backend: model.backend.backend, backendReason: model.backend.reason });
+    }
+    this._syncLoop();
+    this._refreshStatus();
+  }
+
+  private _onFrame(): void {
+    if (this._frameShown) return;
+    this._frameShown = true;
+    const { width, height } = this._loop.measurements();
+    this._refreshStatus();
+    const model = this._models.model;
+    if (model && this._presenter) this._dispatch('nst-ready', { width, height, backend: model.backend.backend, presentation: this._presenter.choice.api });
+  }
+
+  private _syncLoop(): void {
+    const shouldRun = this.isConnected && !this._paused && !this._hidden && !this._error && Boolean(this._models.model) && Boolean(this._media.video);
+    if (shouldRun) this._loop.start();
+    else this._loop.stop();
+  }
+
+  private _ensurePresenter(): Promise<NstGpuPresenter> {
+    this._presenterPromise ??= NstGpuPresenter.create({ ownerDocument: this.ownerDocument, onLost: (error) => this._onDeviceLost(error) }).then(
+      (presenter) => {
+        if (!this.isConnected) {
+          presenter.dispose();
+          throw new NstVideoError('gpu', '<nst-video> was removed while its renderer started.');
+        }
+        presenter.canvas.setAttribute('part', 'canvas');
+        this._presenter = presenter;
+        this._applyParameters();
+        return presenter;
+      },
+      (error: Error) => {
+        this._presenterPromise = null;
+        throw error instanceof NstVideoError ? error : new NstVideoError('gpu', `The renderer could not start: ${error.message}`, { cause: error });
+      },
+    );
+    return this._presenterPromise;
+  }
+
+  private _onDeviceLost(error: NstDeviceLostError): void {
+    // The next frame starts a new renderer; the page hears about the loss.
+    this._releasePresenter();
+    this._frameShown = false;
+    this._dispatch('nst-error', { error: new NstVideoError('device-lost', error.message, { cause: error }), phase: 'device-lost' });
+    this._refreshStatus();
+  }
+
+  private _releasePresenter(): void {
+    const presenter = this._presenterPromise;
+    this._presenterPromise = null;
+    this._presenter = null;
+    void presenter?.then(
+      (p) => this._loop.idle().then(() => p.dispose()),
+      () => {},
+    );
+  }
+
+  private _applyParameters(): void {
+    this._presenter?.setParameters({
+      strength: clamp01(this.strength, DEFAULT_STRENGTH),
+      smoothing: clamp01(this.smoothing, DEFAULT_SMOOTHING),
+      colorMatch: clamp01(this.colorMatch, DEFAULT_COLOR_MATCH),
+    });
+  }
+
+  private _fail(error: NstVideoError): void {
+    this._error = error;
+    this._loop.stop();
+    this._refreshStatus();
+    this._dispatch('nst-error', { error, phase: error.phase as NstErrorPhase });
+  }
+
+  private _refreshStatus(): void {
+    let status: NstVideoStatus;
+    if (this._error) status = 'error';
+    else if (!this.model || (!this._media.video && !this._waitingForCamera)) status = 'idle';
+    else if (this._models.loading || this._waitingForCamera || !this._models.model) status = 'loading';
+    else if (this._paused || this._hidden) status = 'paused';
+    else status = this._frameShown ? 'running' : 'loading';
+    this._status = status;
+    this.requestUpdate();
+  }
+
+  private _emitStats(): void {
+    if (this._status === 'running') this._dispatch('nst-stats', this.stats);
+  }
+
+  private readonly _onVisibilityChange = (): void => {
+    this._hidden = this.ownerDocument.visibilityState === 'hidden';
+    const video = this._media.video;
+    // A file pauses with the page; a live stream keeps running but is not stylised meanwhile.
+    if (video && !(video.srcObject instanceof MediaStream) && !this._paused) {
+      if (this._hidden) video.pause();
+      else void video.play().catch(() => {});
+    }
+    this._syncLoop();
+    this._refreshStatus();
+  };
+
+  private _dispatch<K extends 'nst-model-load' | 'nst-ready' | 'nst-error' | 'nst-stats'>(type: K, detail: HTMLElementEventMap[K]['detail']): void {
+    this.dispatchEvent(new CustomEvent(type, { detail, bubbles: true, composed: true }));
+  }
+}
+
+function finiteOr(value: number, fallback: number): number {
+  return Number.isFinite(value) ? value : fallback;
+}
+
+function clamp01(value: number, fallback: number): number {
+  return Math.min(1, Math.max(0, finiteOr(Number(value), fallback)));
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'nst-video': NstVideoElement;
+  }
+}

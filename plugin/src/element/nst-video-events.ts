@@ -1,0 +1,89 @@
+/**
+ * The `<nst-video>` element's defaults, statuses, stats and events. Events bubble, are composed,
+ * and are typed in `HTMLElementEventMap`, so `element.addEventListener('nst-error', (e) =>
+ * e.detail.phase)` type-checks.
+ */
+import type { BackendName, BackendPreference } from '../backend/select-backend.js';
+import type { PresentationApi } from './gpu-presenter.js';
+
+/** Short side, in px, of the picture the network sees. */
+export const DEFAULT_INFERENCE_SIZE = 256;
+export const DEFAULT_STRENGTH = 1;
+export const DEFAULT_SMOOTHING = 0.5;
+export const DEFAULT_COLOR_MATCH = 0;
+export const DEFAULT_BACKEND: BackendPreference = 'auto';
+export const DEFAULT_FACING_MODE = 'user';
+/** How often `nst-stats` fires, in ms. */
+export const STATS_INTERVAL_MS = 1000;
+
+/** `idle`: nothing to show (no model or no source); `loading`: the model, the camera or the media is on its way. */
+export type NstVideoStatus = 'idle' | 'loading' | 'running' | 'paused' | 'error';
+
+/** Where an error came from. */
+export type NstErrorPhase = 'gpu' | 'camera' | 'model' | 'media' | 'device-lost';
+
+export interface NstVideoStats {
+  /** Stylised frames shown per second, over the last second. */
+  readonly fps: number;
+  /** Mean time from frame capture to pixels ready for the GPU (network + readback), over the last second. */
+  readonly inferenceMs: number;
+  /** The tfjs backend running the network. */
+  readonly backend: BackendName | null;
+  /** How frames reach the screen. */
+  readonly presentation: PresentationApi | null;
+  /** Output (source) resolution. */
+  readonly width: number;
+  readonly height: number;
+  /** The network's input resolution. */
+  readonly inferenceWidth: number;
+  readonly inferenceHeight: number;
+  /** Frames shown since the source or model last changed. */
+  readonly frames: number;
+  /** Frames that arrived while one was still in flight, skipped rather than queued. */
+  readonly droppedFrames: number;
+}
+
+export interface NstModelLoadDetail {
+  readonly url: string;
+  readonly styleName: string;
+  readonly backend: BackendName;
+  /** Why this backend was chosen, in words. */
+  readonly backendReason: string;
+}
+
+export interface NstReadyDetail {
+  readonly width: number;
+  readonly height: number;
+  readonly backend: BackendName;
+  readonly presentation: PresentationApi;
+}
+
+export interface NstErrorDetail {
+  readonly error: Error;
+  readonly phase: NstErrorPhase;
+}
+
+/** An error the element reports, with the phase it happened in. */
+export class NstVideoError extends Error {
+  override name = 'NstVideoError';
+  constructor(
+    readonly phase: NstErrorPhase,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+declare global {
+  interface HTMLElementEventMap {
+    /** A style model was loaded (and replaced any earlier one). */
+    'nst-model-load': CustomEvent<NstModelLoadDetail>;
+    /** The first stylised frame of a source or model is on screen. */
+    'nst-ready': CustomEvent<NstReadyDetail>;
+    /** Something failed; `detail.phase` says where. */
+    'nst-error': CustomEvent<NstErrorDetail>;
+    /** About once a second while frames are being stylised. */
+    'nst-stats': CustomEvent<NstVideoStats>;
+  }
+}
