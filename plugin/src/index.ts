@@ -15,6 +15,7 @@ export { NstVideoElement } from './element/nst-video-element.js';
 export {
   DEFAULT_BACKEND,
   DEFAULT_COLOR_MATCH,
+  DEFAULT_COLOR_MATCH_MODE,
   DEFAULT_FACING_MODE,
   DEFAULT_INFERENCE_SIZE,
   DEFAULT_SMOOTHING,

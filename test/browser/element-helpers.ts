@@ -97,7 +97,7 @@ export function spread(image: ImageData): number {
   return Math.sqrt(squares / count - mean * mean);
 }
 
-/** Mean BT.601 chroma (U, V, each 0..1 with 0.5 neutral) of a picture. */
+/** Mean BT.601 chroma of a picture: U = Cb, V = Cr, full range, each 0..1 with 0.5 neutral. */
 export function meanChroma(image: ImageData): { u: number; v: number } {
   let u = 0;
   let v = 0;
@@ -105,8 +105,8 @@ export function meanChroma(image: ImageData): { u: number; v: number } {
   for (let i = 0; i < image.data.length; i += 4) {
     const [r, g, b] = [image.data[i] / 255, image.data[i + 1] / 255, image.data[i + 2] / 255];
     const y = 0.299 * r + 0.587 * g + 0.114 * b;
-    u += 0.5 + 0.492 * (b - y);
-    v += 0.5 + 0.877 * (r - y);
+    u += 0.5 + (b - y) / 1.772;
+    v += 0.5 + (r - y) / 1.402;
   }
   return { u: u / n, v: v / n };
 }

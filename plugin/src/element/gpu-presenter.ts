@@ -8,7 +8,7 @@
  * the page with it (PLATFORM.md), so there the same renderer runs on its WebGL2 backend.
  */
 import { DataTexture, LinearFilter, LinearSRGBColorSpace, NoColorSpace, RGBAFormat, Texture, UnsignedByteType, WebGPURenderer } from 'three/webgpu';
-import { InterimStylizeChain as NstStylizeChain } from './interim-stylize-chain.js';
+import { NstStylizeChain, type ColorMatchMode } from 'nst-video-shaders';
 
 export type PresentationApi = 'webgpu' | 'webgl2';
 
@@ -23,6 +23,7 @@ export interface PresenterParameters {
   strength: number;
   smoothing: number;
   colorMatch: number;
+  colorMatchMode: ColorMatchMode;
 }
 
 /** RGBA8 pixels of the styled frame, read back from tfjs (wasm, cpu, or a GPU backend that could not share). */
@@ -121,6 +122,7 @@ export class NstGpuPresenter {
     this.chain.strength = parameters.strength;
     this.chain.smoothing = parameters.smoothing;
     this.chain.colorMatch = parameters.colorMatch;
+    this.chain.colorMatchMode = parameters.colorMatchMode;
   }
 
   /** Forgets the temporal history: the next frame is shown without blending in older ones. */
@@ -140,7 +142,7 @@ export class NstGpuPresenter {
     this._resize(original.width, original.height);
     this._setOriginal(original);
     const styledTexture = this._setStyled(styled);
-    await this.chain.render(styledTexture, this._original!, null);
+    this.chain.render(styledTexture, this._original!, null);
   }
 
   /** Lets go of the frame textures and the temporal history (the source changed). */

@@ -4,6 +4,7 @@
  */
 import { LitElement, html, nothing, type PropertyValues } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
+import { COLOR_MATCH_MODES, type ColorMatchMode } from 'nst-video-shaders';
 import { BROWSER_BACKENDS, type BackendPreference } from '../backend/select-backend.js';
 import type { BrowserStyleModel } from '../load-style-model.js';
 import { MIN_INPUT_SIZE } from '../model/index.js';
@@ -14,6 +15,7 @@ import { ModelController } from './model-controller.js';
 import {
   DEFAULT_BACKEND,
   DEFAULT_COLOR_MATCH,
+  DEFAULT_COLOR_MATCH_MODE,
   DEFAULT_FACING_MODE,
   DEFAULT_INFERENCE_SIZE,
   DEFAULT_SMOOTHING,
@@ -75,6 +77,8 @@ export class NstVideoElement extends LitElement {
   @property({ type: Number }) smoothing = DEFAULT_SMOOTHING;
   /** 0..1: how far the output's colours are pulled to the original's. */
   @property({ type: Number, attribute: 'color-match' }) colorMatch = DEFAULT_COLOR_MATCH;
+  /** How colour matching works: 'luminance' (default: keep the original's chroma) or 'mean-variance' (match its colour statistics). */
+  @property({ attribute: 'color-match-mode' }) colorMatchMode: ColorMatchMode = DEFAULT_COLOR_MATCH_MODE;
   /** Short side, in px, of the network's input. The output is shown at the source's resolution. */
   @property({ type: Number, attribute: 'inference-size' }) inferenceSize = DEFAULT_INFERENCE_SIZE;
   /** tfjs backend: 'auto' (default), 'webgpu', 'webgl', 'wasm' or 'cpu'. */
@@ -217,7 +221,7 @@ export class NstVideoElement extends LitElement {
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
-    if (changed.has('strength') || changed.has('smoothing') || changed.has('colorMatch')) this._applyParameters();
+    if (changed.has('strength') || changed.has('smoothing') || changed.has('colorMatch') || changed.has('colorMatchMode')) this._applyParameters();
   }
 
   protected override updated(changed: PropertyValues<this>): void {
@@ -361,6 +365,7 @@ export class NstVideoElement extends LitElement {
       strength: clamp01(this.strength, DEFAULT_STRENGTH),
       smoothing: clamp01(this.smoothing, DEFAULT_SMOOTHING),
       colorMatch: clamp01(this.colorMatch, DEFAULT_COLOR_MATCH),
+      colorMatchMode: COLOR_MATCH_MODES.includes(this.colorMatchMode) ? this.colorMatchMode : DEFAULT_COLOR_MATCH_MODE,
     });
   }
 
