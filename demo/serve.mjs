@@ -3,6 +3,7 @@
 // http://localhost:8000/ (PORT overrides). Also serves the tfjs wasm binaries under /wasm/ and a
 // list of the style models under demo/models/ at /models/index.json. Answers HTTP Range requests,
 // which mediabunny's UrlSource needs.
+import { spawnSync } from 'node:child_process';
 import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { extname, join, normalize, resolve, sep } from 'node:path';
@@ -36,7 +37,19 @@ export function listDemoModels() {
     .sort((a, b) => (a.training === 'random-init') - (b.training === 'random-init') || a.id.localeCompare(b.id));
 }
 
+/**
+ * With no style model installed, writes an untrained (random-weights) one so the pages still
+ * work end to end; it is git-ignored and listed last, marked untrained.
+ */
+function ensureSomeModel() {
+  if (listDemoModels().length > 0) return;
+  const out = join(modelsDir, 'untrained-slim');
+  const result = spawnSync(process.execPath, [join(rootDir, 'trainer/bin/nst.mjs'), 'init', '--arch', 'slim', '--out', out, '--style-name', 'untrained (random weights)'], { encoding: 'utf8' });
+  if (result.status !== 0) console.warn(`Could not write a fallback model: ${result.stderr}`);
+}
+
 export async function startDemoServer({ port: listenPort = port, watch = true } = {}) {
+  ensureSomeModel();
   const entryPoints = existsSync(join(demoDir, 'src')) ? readdirSync(join(demoDir, 'src')).filter((f) => f.endsWith('.ts')).map((f) => join(demoDir, 'src', f)) : [];
   const context = await esbuild.context({
     entryPoints, bundle: true, format: 'esm', target: 'es2022', outdir: buildDir, sourcemap: true, logLevel: 'warning',

@@ -1,0 +1,75 @@
+// `npm start` as a user meets it: the demo server, and the image page stylising an uploaded photo
+// in headless Chromium.
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import puppeteer, { type Browser } from 'puppeteer-core';
+import sharp from 'sharp';
+import { startDemoServer } from '../../demo/serve.mjs';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../support/chromium.mjs';
+
+describe('demo server', () => {
+  let demo: Awaited<ReturnType<typeof startDemoServer>>;
+  let browser: Browser;
+  let dir: string;
+  before(async () => {
+    demo = await startDemoServer({ port: 0, watch: false });
+    browser = await puppeteer.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });
+    dir = await mkdtemp(join(tmpdir(), 'nst-demo-'));
+  });
+  after(async () => {
+    await browser?.close();
+    await demo?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('lists installed styles and serves the wasm binaries and byte ranges', async () => {
+    const models = await (await fetch(new URL('models/index.json', demo.url))).json();
+    assert.ok(models.length > 0, 'at least one style');
+    assert.match(models[0].url, /^\/models\/[^/]+\/model\.json$/);
+    const wasm = await fetch(new URL('wasm/tfjs-backend-wasm-simd.wasm', demo.url));
+    assert.equal(wasm.headers.get('content-type'), 'application/wasm');
+    const range = await fetch(new URL(models[0].url, demo.url), { headers: { range: 'bytes=0-9' } });
+    assert.equal(range.status, 206);
+    assert.equal((await range.text()).length, 10);
+    assert.equal((await fetch(new URL('../package.json', demo.url))).status, 404);
+  });
+
+  it('the image page stylises an uploaded photo at the chosen size', async () => {
+    const photo = join(dir, 'photo.png');
+    const width = 160, height = 120;
+    const pixels = Buffer.alloc(width * height * 3);
+    for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) pixels.set([x, y * 2, x > 60 && x < 100 ? 250 : 20], (y * width + x) * 3);
+    await sharp(pixels, { raw: { width, height, channels: 3 } }).png().toFile(photo);
+
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(String(error)));
+    await page.goto(new URL('image.html', demo.url).href);
+    await page.waitForFunction(() => (document.getElementById('model-select') as HTMLSelectElement).options.length > 0);
+    await page.select('#size-select', '128');
+    const input = await page.$('#image-file');
+    await (input as any).uploadFile(photo);
+    await page.waitForFunction(() => !(document.getElementById('stylize-button') as HTMLButtonElement).disabled);
+    await page.click('#stylize-button');
+    await page.waitForFunction(() => /ms on \w+/.test(document.getElementById('status')!.textContent ?? '') || document.getElementById('status')!.classList.contains('error'), { timeout: 120_000 });
+    const status = await page.$eval('#status', (el) => ({ text: el.textContent, error: el.classList.contains('error') }));
+    assert.equal(status.error, false, status.text ?? '');
+    assert.match(status.text!, /at 171x128 in \d+ ms on wasm/);
+    const canvas = await page.$eval('#result-frame canvas', (c) => {
+      const canvas = c as HTMLCanvasElement;
+      const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+      let min = 255, max = 0;
+      for (let i = 0; i < data.length; i += 4) {
+        min = Math.min(min, data[i]);
+        max = Math.max(max, data[i]);
+      }
+      return { width: canvas.width, height: canvas.height, spread: max - min };
+    });
+    assert.deepEqual([canvas.width, canvas.height], [171, 128]);
+    assert.ok(canvas.spread > 10, 'the result is not blank');
+    assert.deepEqual(errors, []);
+  });
+});
