@@ -2,7 +2,7 @@
 // stylised luma (luminance transfer) or by matching each channel's mean and spread (mean-variance).
 import { FloatType, Node, NodeUpdateType, RenderTarget } from 'three/webgpu';
 import type { NodeFrame, Renderer, TextureNode } from 'three/webgpu';
-import { Loop, clamp, convertToTexture, float, floor, int, ivec2, max, mix, screenCoordinate, select, sqrt, texture, uniform, uv, vec2, vec3, vec4 } from 'three/tsl';
+import { Fn, Loop, clamp, convertToTexture, float, floor, int, ivec2, max, mix, screenCoordinate, select, sqrt, texture, uniform, uv, vec2, vec3, vec4 } from 'three/tsl';
 import { displayEncodingOf, fromDisplay, rgbToYuv, toDisplay, yuvToRgb } from './color-spaces.js';
 import { FullScreenPass } from './render-pass.js';
 import { texelSize } from './sampling.js';
@@ -130,6 +130,11 @@ export class ColorMatchNode extends Node {
 
   /** Stage 1: texel (block * GRID + cx, cy) holds one moment of one picture over cell (cx, cy). */
   private _buildCellsFragment(): Node<'vec4'> {
+    // Loops need a stack to be recorded on: build inside a Fn.
+    return Fn(() => this._cellsFragment())();
+  }
+
+  private _cellsFragment(): Node<'vec4'> {
     const pixel = floor(screenCoordinate);
     const block = floor(pixel.x.div(GRID));
     const cell = vec2(pixel.x.sub(block.mul(GRID)), pixel.y);
@@ -139,16 +144,14 @@ export class ColorMatchNode extends Node {
     const sumS2 = vec3(0).toVar();
     const sumR = vec3(0).toVar();
     const sumR2 = vec3(0).toVar();
-    Loop(TAPS, ({ i: ty }) => {
-      Loop(TAPS, ({ i: tx }) => {
-        const at = cell.add(vec2(float(tx), float(ty)).add(0.5).div(TAPS)).div(GRID);
-        const s = toDisplay(this.textureNode.load(ivec2(at.mul(sizeS))), this.displayEncoding).rgb;
-        const r = toDisplay(this.referenceNode.load(ivec2(at.mul(sizeR))), this.displayEncoding).rgb;
-        sumS.addAssign(s);
-        sumS2.addAssign(s.mul(s));
-        sumR.addAssign(r);
-        sumR2.addAssign(r.mul(r));
-      });
+    Loop({ type: 'int', start: 0, end: TAPS }, { type: 'int', start: 0, end: TAPS }, ({ i: ty, j: tx }) => {
+      const at = cell.add(vec2(float(tx), float(ty)).add(0.5).div(TAPS)).div(GRID);
+      const s = toDisplay(this.textureNode.load(ivec2(at.mul(sizeS))), this.displayEncoding).rgb;
+      const r = toDisplay(this.referenceNode.load(ivec2(at.mul(sizeR))), this.displayEncoding).rgb;
+      sumS.addAssign(s);
+      sumS2.addAssign(s.mul(s));
+      sumR.addAssign(r);
+      sumR2.addAssign(r.mul(r));
     });
     const moment = select(block.lessThan(1), sumS, select(block.lessThan(2), sumS2, select(block.lessThan(3), sumR, sumR2))) as Node<'vec3'>;
     return vec4(moment.div(TAPS * TAPS), 1);
@@ -156,12 +159,14 @@ export class ColorMatchNode extends Node {
 
   /** Stage 2: texel q of the 4x1 target averages block q of the cells. */
   private _buildStatsFragment(): Node<'vec4'> {
+    return Fn(() => this._statsFragment())();
+  }
+
+  private _statsFragment(): Node<'vec4'> {
     const block = int(floor(screenCoordinate.x));
     const sum = vec3(0).toVar();
-    Loop(GRID, ({ i: cy }) => {
-      Loop(GRID, ({ i: cx }) => {
-        sum.addAssign(this._cellsNode.load(ivec2(block.mul(GRID).add(cx), cy)).rgb);
-      });
+    Loop({ type: 'int', start: 0, end: GRID }, { type: 'int', start: 0, end: GRID }, ({ i: cy, j: cx }) => {
+      sum.addAssign(this._cellsNode.load(ivec2(block.mul(GRID).add(cx), cy)).rgb);
     });
     return vec4(sum.div(GRID * GRID), 1);
   }

@@ -1,0 +1,207 @@
+// NstStylizeChain on synthetic frames, on WebGPU (render targets only) and WebGL2: strength,
+// resampling of any styled texture type, orientation, colour matching, and no shader rebuilds.
+import { expect } from 'chai';
+import { NodeMaterial, QuadMesh, SRGBColorSpace } from 'three/webgpu';
+import type { WebGPURenderer } from 'three/webgpu';
+import { texture } from 'three/tsl';
+import { NstStylizeChain } from '../../shaders/src/index.js';
+import {
+  BACKENDS, HEIGHT, STYLED_HEIGHT, STYLED_WIDTH, WIDTH,
+  channelStats, disposeAll, floatTarget, makePicture, makeRenderer, maxAbsDiff, meanYuv, pictureTexture, random,
+  gaussian, readPicture, resample, stylise, warmScene,
+} from './shaders-support.js';
+import type { Picture } from './shaders-support.js';
+
+/** The 8-bit values a picture has once uploaded as an UnsignedByte texture. */
+function quantised(picture: Picture): Picture {
+  return { ...picture, data: Float32Array.from(picture.data, (v) => Math.round(v * 255) / 255) };
+}
+
+function encodeSRGB(picture: Picture): Picture {
+  const oetf = (v: number): number => (v <= 0.0031308 ? 12.92 * v : 1.055 * Math.pow(v, 1 / 2.4) - 0.055);
+  return { ...picture, data: Float32Array.from(picture.data, (v, i) => (i % 4 === 3 ? v : oetf(Math.max(0, v)))) };
+}
+
+for (const backend of BACKENDS) {
+  describe(`NstStylizeChain on ${backend.name}`, function () {
+    let renderer: WebGPURenderer;
+    const original = warmScene();
+    const styled = stylise(original, 0, gaussian(random(1)));
+    const styledUp = resample(quantised(styled), WIDTH, HEIGHT);
+
+    before(async () => {
+      renderer = await makeRenderer(backend.forceWebGL);
+    });
+
+    after(() => renderer?.dispose());
+
+    /** Renders one frame with the given settings and reads it back. */
+    async function renderOnce(settings: Partial<Pick<NstStylizeChain, 'strength' | 'smoothing' | 'colorMatch' | 'colorMatchMode' | 'flipStyledY'>>, styledPicture = styled, type: 'unsigned-byte' | 'float' = 'unsigned-byte'): Promise<Picture> {
+      const chain = new NstStylizeChain(renderer);
+      Object.assign(chain, { smoothing: 0 }, settings);
+      chain.setSize(WIDTH, HEIGHT);
+      const [styledTexture, originalTexture, target] = [pictureTexture(styledPicture, type), pictureTexture(original), floatTarget()];
+      chain.render(styledTexture, originalTexture, target);
+      const output = await readPicture(renderer, target);
+      chain.dispose();
+      disposeAll(styledTexture, originalTexture, target);
+      return output;
+    }
+
+    it('shows the same picture as a plain textured quad when strength is 0 (orientation and values)', async () => {
+      const originalTexture = pictureTexture(original);
+      const target = floatTarget();
+      const material = new NodeMaterial();
+      material.fragmentNode = texture(originalTexture);
+      renderer.setRenderTarget(target);
+      new QuadMesh(material).render(renderer);
+      renderer.setRenderTarget(null);
+      const plain = await readPicture(renderer, target);
+      expect(maxAbsDiff(plain, quantised(original)), 'read-back helper puts rows in data order').to.be.lessThan(1e-6);
+      const shown = await renderOnce({ strength: 0, smoothing: 0.8, colorMatch: 1 });
+      expect(maxAbsDiff(shown, quantised(original))).to.be.lessThan(1e-6);
+      disposeAll(originalTexture, target);
+      material.dispose();
+    });
+
+    it('resamples the half-size styled frame bilinearly, from UnsignedByte and Float textures alike', async () => {
+      const fromBytes = await renderOnce({});
+      const fromFloats = await renderOnce({}, quantised(styled), 'float');
+      // The history is half float: about 3 significant decimal digits.
+      expect(maxAbsDiff(fromBytes, styledUp), 'UnsignedByte').to.be.lessThan(2e-3);
+      expect(maxAbsDiff(fromFloats, styledUp), 'Float').to.be.lessThan(2e-3);
+    });
+
+    it('mixes with the original by strength', async () => {
+      const shown = await renderOnce({ strength: 0.25 });
+      const expected = makePicture(WIDTH, HEIGHT, (x, y) => {
+        const i = (y * WIDTH + x) * 4;
+        const o = quantised(original).data;
+        return [0, 1, 2].map((c) => 0.75 * o[i + c] + 0.25 * styledUp.data[i + c]) as [number, number, number];
+      });
+      expect(maxAbsDiff(shown, expected)).to.be.lessThan(2e-3);
+    });
+
+    it('reads a styled frame stored in the other row order when flipStyledY is set', async () => {
+      const flipped = makePicture(STYLED_WIDTH, STYLED_HEIGHT, (x, y) => {
+        const i = ((STYLED_HEIGHT - 1 - y) * STYLED_WIDTH + x) * 4;
+        return [styled.data[i], styled.data[i + 1], styled.data[i + 2]];
+      });
+      const shown = await renderOnce({ flipStyledY: true }, flipped);
+      expect(maxAbsDiff(shown, styledUp)).to.be.lessThan(2e-3);
+    });
+
+    it('colorMatch 0 keeps the style\'s colours, far from the photo\'s', async () => {
+      const shown = await renderOnce({ colorMatch: 0, colorMatchMode: 'mean-variance' });
+      const [, u, v] = meanYuv(shown);
+      const [, uo, vo] = meanYuv(original);
+      expect(Math.max(Math.abs(u - uo), Math.abs(v - vo))).to.be.greaterThan(0.1);
+    });
+
+    it('colorMatch 1, luminance: the photo\'s mean chroma within 0.02, the style\'s luma', async () => {
+      const shown = await renderOnce({ colorMatch: 1, colorMatchMode: 'luminance' });
+      const [y, u, v] = meanYuv(shown);
+      const [, uo, vo] = meanYuv(original);
+      const [ys] = meanYuv(styledUp);
+      console.log(`${backend.name} luminance: chroma error U ${Math.abs(u - uo).toFixed(4)} V ${Math.abs(v - vo).toFixed(4)}, luma error ${Math.abs(y - ys).toFixed(4)}`);
+      expect(Math.abs(u - uo), 'U').to.be.lessThan(0.02);
+      expect(Math.abs(v - vo), 'V').to.be.lessThan(0.02);
+      expect(Math.abs(y - ys), 'Y').to.be.lessThan(0.02);
+    });
+
+    it('colorMatch 1, mean-variance: the photo\'s channel means (chroma within 0.02) and spreads', async () => {
+      const shown = await renderOnce({ colorMatch: 1, colorMatchMode: 'mean-variance' });
+      const [, u, v] = meanYuv(shown);
+      const [, uo, vo] = meanYuv(original);
+      const [got, want] = [channelStats(shown), channelStats(quantised(original))];
+      console.log(`${backend.name} mean-variance: chroma error U ${Math.abs(u - uo).toFixed(4)} V ${Math.abs(v - vo).toFixed(4)}; std ${got.std.map((s) => s.toFixed(3))} vs ${want.std.map((s) => s.toFixed(3))}`);
+      expect(Math.abs(u - uo), 'U').to.be.lessThan(0.02);
+      expect(Math.abs(v - vo), 'V').to.be.lessThan(0.02);
+      for (let c = 0; c < 3; c++) {
+        expect(Math.abs(got.mean[c] - want.mean[c]), `mean of channel ${c}`).to.be.lessThan(0.02);
+        expect(got.std[c] / want.std[c], `std of channel ${c}`).to.be.within(0.85, 1.15);
+      }
+    });
+
+    it('colorMatch 0.5 lands halfway between the style\'s and the photo\'s chroma', async () => {
+      const [, u0, v0] = meanYuv(await renderOnce({ colorMatch: 0, colorMatchMode: 'mean-variance' }));
+      const [, u1, v1] = meanYuv(await renderOnce({ colorMatch: 1, colorMatchMode: 'mean-variance' }));
+      const [, uh, vh] = meanYuv(await renderOnce({ colorMatch: 0.5, colorMatchMode: 'mean-variance' }));
+      expect(Math.abs(uh - (u0 + u1) / 2)).to.be.lessThan(0.01);
+      expect(Math.abs(vh - (v0 + v1) / 2)).to.be.lessThan(0.01);
+    });
+
+    it('measures colour on sRGB-encoded values when the renderer outputs sRGB', async () => {
+      renderer.outputColorSpace = SRGBColorSpace;
+      try {
+        const chain = new NstStylizeChain(renderer);
+        chain.setSize(WIDTH, HEIGHT);
+        const [styledTexture, originalTexture, target] = [pictureTexture(styled), pictureTexture(original), floatTarget()];
+        styledTexture.colorSpace = SRGBColorSpace;
+        originalTexture.colorSpace = SRGBColorSpace;
+        chain.strength = 0;
+        chain.render(styledTexture, originalTexture, target);
+        // A render target holds working (linear) values; the canvas would show them encoded.
+        const shownOriginal = encodeSRGB(await readPicture(renderer, target));
+        expect(maxAbsDiff(shownOriginal, quantised(original)), 'strength 0').to.be.lessThan(2e-3);
+        Object.assign(chain, { strength: 1, colorMatch: 1, colorMatchMode: 'mean-variance' });
+        chain.render(styledTexture, originalTexture, target);
+        const [, u, v] = meanYuv(encodeSRGB(await readPicture(renderer, target)));
+        const [, uo, vo] = meanYuv(original);
+        expect(Math.abs(u - uo), 'U').to.be.lessThan(0.02);
+        expect(Math.abs(v - vo), 'V').to.be.lessThan(0.02);
+        chain.dispose();
+        disposeAll(styledTexture, originalTexture, target);
+      } finally {
+        renderer.outputColorSpace = 'srgb-linear';
+      }
+    });
+
+    it('changes parameters without building a shader', async () => {
+      const chain = new NstStylizeChain(renderer);
+      chain.setSize(WIDTH, HEIGHT);
+      const [styledTexture, originalTexture, target] = [pictureTexture(styled), pictureTexture(original), floatTarget()];
+      // Count every shader program the renderer compiles from here on.
+      let compiled = 0;
+      // (Info.createProgram is called for each compiled stage; @types/three does not declare it.)
+      const info = renderer.info as unknown as { createProgram(program: unknown): void };
+      const createProgram = info.createProgram.bind(info);
+      info.createProgram = (program: unknown) => {
+        compiled++;
+        createProgram(program);
+      };
+      Object.assign(chain, { colorMatch: 1, colorMatchMode: 'mean-variance' });
+      chain.render(styledTexture, originalTexture, target);
+      await readPicture(renderer, target);
+      expect(compiled, 'the first frame compiles the passes').to.be.greaterThan(0);
+      compiled = 0;
+      const settings = [
+        { strength: 0.3, smoothing: 0.9, colorMatch: 0.2, colorMatchMode: 'luminance', flipStyledY: true },
+        { strength: 1, smoothing: 0, colorMatch: 0, colorMatchMode: 'mean-variance', flipStyledY: false },
+        { strength: 0, smoothing: 0.5, colorMatch: 1, colorMatchMode: 'luminance', flipStyledY: false },
+      ];
+      const outputs: Picture[] = [];
+      for (const setting of settings) {
+        Object.assign(chain, setting);
+        chain.temporalSmoothing.motionThreshold.value = Math.random() * 0.1;
+        chain.reset();
+        chain.render(styledTexture, originalTexture, target);
+        outputs.push(await readPicture(renderer, target));
+      }
+      info.createProgram = createProgram;
+      expect(compiled, 'programs compiled after parameter changes').to.equal(0);
+      expect(maxAbsDiff(outputs[0], outputs[1]), 'the settings took effect').to.be.greaterThan(0.05);
+      chain.dispose();
+      disposeAll(styledTexture, originalTexture, target);
+    });
+
+    it('names the parameter and its range when given a bad value', () => {
+      const chain = new NstStylizeChain(renderer);
+      expect(() => (chain.strength = 2)).to.throw(RangeError, /strength must be a number from 0 to 1; got 2/);
+      expect(() => (chain.smoothing = Number.NaN)).to.throw(RangeError, /smoothing/);
+      expect(() => (chain.colorMatchMode = 'lab' as never)).to.throw(TypeError, /'luminance', 'mean-variance'; got lab/);
+      expect(() => chain.setSize(0, 10)).to.throw(RangeError, /setSize/);
+      chain.dispose();
+    });
+  });
+}
