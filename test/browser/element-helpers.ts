@@ -78,6 +78,7 @@ export function meanAbsDiff(a: ImageData, b: ImageData, mask?: (x: number, y: nu
       count += 3;
     }
   }
+  expect(count, 'pixels compared').to.be.greaterThan(0);
   return sum / count;
 }
 

@@ -23,6 +23,21 @@ export interface ModelControllerCallbacks {
   onError(error: NstVideoError): void;
 }
 
+/**
+ * Loads run one after another across every element of the page: each picks the tfjs backend,
+ * which is global, and two at once can start the same backend twice.
+ */
+let loadQueue: Promise<unknown> = Promise.resolve();
+
+function queuedLoad(request: ModelRequest, signal: AbortSignal): Promise<BrowserStyleModel> {
+  const load = loadQueue.then(() => {
+    if (signal.aborted) throw signal.reason;
+    return loadStyleModel(request.url, { backend: request.backend, wasmPaths: request.wasmPaths, signal });
+  });
+  loadQueue = load.catch(() => {});
+  return load;
+}
+
 export class ModelController implements ReactiveController {
   private _model: BrowserStyleModel | null = null;
   private _request: ModelRequest | null = null;
@@ -59,7 +74,7 @@ export class ModelController implements ReactiveController {
     const abort = new AbortController();
     this._abort = abort;
     this._loading = true;
-    loadStyleModel(request.url, { backend: request.backend, wasmPaths: request.wasmPaths, signal: abort.signal }).then(
+    queuedLoad(request, abort.signal).then(
       (model) => {
         if (abort.signal.aborted) {
           model.dispose();
