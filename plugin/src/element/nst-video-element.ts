@@ -202,6 +202,19 @@ export class NstVideoElement extends LitElement {
     );
   }
 
+  /**
+   * Constructed style sheets cannot be shared with another document (an iframe, a Document
+   * Picture-in-Picture window): there the styles go in a <style> element instead.
+   */
+  protected override createRenderRoot(): HTMLElement | DocumentFragment {
+    if (this.ownerDocument === document) return super.createRenderRoot();
+    const root = this.attachShadow((this.constructor as typeof LitElement).shadowRootOptions);
+    const style = this.ownerDocument.createElement('style');
+    style.textContent = nstVideoStyles.cssText;
+    root.append(style);
+    return root;
+  }
+
   override connectedCallback(): void {
     super.connectedCallback();
     this._hidden = this.ownerDocument.visibilityState === 'hidden';

@@ -1,0 +1,205 @@
+// <nst-video> lifecycle and API: no tensor growth, camera stopped on removal, model and camera
+// errors (with recovery), the WebGL backend, pause/play, reset, snapshot, captureStream, switching
+// model and source mid-stream, and a lost WebGL context.
+import { expect } from 'chai';
+import * as tf from '@tensorflow/tfjs-core';
+import { NstVideoElement } from '../../plugin/src/index.js';
+import { CLIP_URL, FrameFeeder, MODEL_URL, elementCanvas, makeElement, meanAbsDiff, nextEvent, pixelsOf, seeded, waitFor } from './element-helpers.js';
+
+const [WIDTH, HEIGHT] = [128, 96];
+
+function drawNoisy(random: () => number) {
+  return (context: CanvasRenderingContext2D) => {
+    context.fillStyle = '#406080';
+    context.fillRect(0, 0, WIDTH, HEIGHT);
+    context.fillStyle = '#e0a030';
+    context.fillRect(30, 20, 50, 40);
+    const image = context.getImageData(0, 0, WIDTH, HEIGHT);
+    for (let i = 0; i < image.data.length; i++) if (i % 4 !== 3) image.data[i] += Math.round((random() * 2 - 1) * 10);
+    context.putImageData(image, 0, 0);
+  };
+}
+
+describe('<nst-video> lifecycle', function () {
+  const elements: NstVideoElement[] = [];
+  let feeder: FrameFeeder | undefined;
+  afterEach(() => {
+    for (const element of elements.splice(0)) element.remove();
+    feeder?.stop();
+    feeder = undefined;
+  });
+
+  function fedElement(attributes: Record<string, string | boolean>): NstVideoElement {
+    feeder ??= new FrameFeeder(WIDTH, HEIGHT);
+    const element = makeElement({ model: MODEL_URL, autoplay: true, 'inference-size': '32', ...attributes }, document.createElement('div'));
+    element.srcObject = feeder.stream;
+    document.body.append(element);
+    elements.push(element);
+    return element;
+  }
+
+  it('the number of tfjs tensors does not grow over 300 frames', async function () {
+    this.timeout(240000);
+    const draw = drawNoisy(seeded(3));
+    const element = fedElement({ smoothing: '0.5' });
+    feeder!.send(draw);
+    await nextEvent(element, 'nst-ready');
+    await feeder!.settle([element]);
+    const before = tf.memory().numTensors;
+    const started = performance.now();
+    for (let frame = 0; frame < 300; frame++) await feeder!.push(draw, [element]);
+    const seconds = (performance.now() - started) / 1000;
+    console.log(`300 frames in ${seconds.toFixed(1)} s (${(300 / seconds).toFixed(1)} frames/s, ${WIDTH}x${HEIGHT}, inference 32 px, wasm); tensors ${before} -> ${tf.memory().numTensors}`);
+    expect(tf.memory().numTensors).to.equal(before);
+    expect(element.stats.frames).to.be.at.least(300);
+  });
+
+  it('removing the element stops the camera track and disposes the model', async () => {
+    const tensorsBefore = tf.memory().numTensors;
+    const element = makeElement({ model: MODEL_URL, camera: true, autoplay: true, 'inference-size': '32' });
+    await nextEvent(element, 'nst-ready');
+    const track = element.mediaStream!.getVideoTracks()[0];
+    expect(track.readyState).to.equal('live');
+    element.remove();
+    expect(track.readyState).to.equal('ended');
+    await waitFor(() => tf.memory().numTensors === tensorsBefore, 'the model to be disposed', 5000);
+  });
+
+  it('a missing model fires nst-error (phase model); a valid model then recovers', async () => {
+    const draw = drawNoisy(seeded(4));
+    const element = fedElement({ model: '/test/generated/models/no-such-model/model.json' });
+    feeder!.send(draw);
+    const failed = await nextEvent<CustomEvent>(element, 'nst-error');
+    expect(failed.detail.phase).to.equal('model');
+    expect(failed.detail.error.message).to.contain('no-such-model/model.json').and.contain('404');
+    expect(element.status).to.equal('error');
+    expect(element.error?.phase).to.equal('model');
+    const ready = nextEvent(element, 'nst-ready');
+    element.model = MODEL_URL;
+    feeder!.send(draw);
+    await ready;
+    expect(element.status).to.equal('running');
+    expect(element.error).to.equal(null);
+  });
+
+  it('a denied camera fires nst-error (phase camera)', async () => {
+    // An iframe whose permissions policy refuses the camera: getUserMedia rejects with NotAllowedError.
+    const iframe = document.createElement('iframe');
+    iframe.setAttribute('allow', "camera 'none'");
+    iframe.srcdoc = '<!doctype html><body></body>';
+    const loaded = nextEvent(iframe, 'load', 10000);
+    document.body.append(iframe);
+    await loaded;
+    const element = new NstVideoElement();
+    element.setAttribute('model', new URL(MODEL_URL, location.href).href);
+    element.setAttribute('camera', '');
+    element.setAttribute('autoplay', '');
+    const failed = nextEvent<CustomEvent>(element, 'nst-error');
+    iframe.contentDocument!.body.append(element);
+    const { detail } = await failed;
+    expect(detail.phase).to.equal('camera');
+    expect(detail.error.message).to.contain('denied');
+    expect(element.status).to.equal('error');
+    element.remove();
+    iframe.remove();
+  });
+
+  it('backend="webgl" runs the network on WebGL', async function () {
+    this.timeout(240000);
+    const draw = drawNoisy(seeded(5));
+    const element = fedElement({ backend: 'webgl' });
+    feeder!.send(draw);
+    const loaded = await nextEvent<CustomEvent>(element, 'nst-model-load', 120000);
+    expect(loaded.detail.backend).to.equal('webgl');
+    await nextEvent(element, 'nst-ready', 120000);
+    expect(element.stats.backend).to.equal('webgl');
+    expect(element.status).to.equal('running');
+  });
+
+  it('pause() stops stylising, play() resumes; reset() clears the temporal history', async () => {
+    const random = seeded(6);
+    const draw = drawNoisy(random);
+    const [raw, smooth] = [fedElement({ smoothing: '0' }), fedElement({ smoothing: '0.9' })];
+    feeder!.send(draw);
+    await Promise.all([nextEvent(raw, 'nst-ready'), nextEvent(smooth, 'nst-ready')]);
+    await feeder!.settle([raw, smooth]);
+    for (let i = 0; i < 5; i++) await feeder!.push(draw, [raw, smooth]);
+    expect(meanAbsDiff(pixelsOf(elementCanvas(smooth)), pixelsOf(elementCanvas(raw))), 'smoothed differs from per-frame').to.be.greaterThan(1);
+    smooth.reset();
+    await feeder!.push(draw, [raw, smooth]);
+    expect(meanAbsDiff(pixelsOf(elementCanvas(smooth)), pixelsOf(elementCanvas(raw))), 'after reset() the frame is unblended').to.be.lessThan(0.5);
+
+    smooth.pause();
+    expect(smooth.paused).to.equal(true);
+    expect(smooth.status).to.equal('paused');
+    const frames = smooth.stats.frames;
+    await feeder!.push(draw, [raw]);
+    await feeder!.push(draw, [raw]);
+    expect(smooth.stats.frames, 'no frames while paused').to.equal(frames);
+    await smooth.play();
+    expect(smooth.status).to.equal('running');
+    await feeder!.push(draw, [raw, smooth]);
+  });
+
+  it('snapshot() gives the frame as a PNG at the source resolution; captureStream() a live track', async () => {
+    const draw = drawNoisy(seeded(7));
+    const element = fedElement({});
+    feeder!.send(draw);
+    await nextEvent(element, 'nst-ready');
+    const blob = await element.snapshot();
+    expect(blob.type).to.equal('image/png');
+    const bitmap = await createImageBitmap(blob);
+    expect([bitmap.width, bitmap.height]).to.deep.equal([WIDTH, HEIGHT]);
+    expect(meanAbsDiff(pixelsOf(bitmap), pixelsOf(elementCanvas(element)))).to.be.lessThan(0.5);
+    const stream = element.captureStream(15);
+    const [track] = stream.getVideoTracks();
+    expect(track.readyState).to.equal('live');
+    track.stop();
+  });
+
+  it('switching the model and the source mid-stream', async () => {
+    const draw = drawNoisy(seeded(8));
+    const element = fedElement({});
+    feeder!.send(draw);
+    await nextEvent(element, 'nst-ready');
+    const tensors = tf.memory().numTensors;
+    // Another URL of the same model: a new load, and the old weights go once no frame uses them.
+    const reloaded = nextEvent<CustomEvent>(element, 'nst-model-load');
+    const readyAgain = nextEvent(element, 'nst-ready');
+    element.model = `${MODEL_URL}?copy=2`;
+    await reloaded;
+    feeder!.send(draw);
+    await readyAgain;
+    await waitFor(() => tf.memory().numTensors === tensors, 'the old model to be disposed', 5000);
+    // A file instead of the stream.
+    const fromFile = nextEvent<CustomEvent>(element, 'nst-ready');
+    element.srcObject = null;
+    element.src = CLIP_URL;
+    element.loop = true;
+    expect((await fromFile).detail).to.include({ width: 320, height: 240 });
+    expect(element.status).to.equal('running');
+  });
+
+  it('a lost WebGL context fires nst-error (phase device-lost) and the element starts again', async () => {
+    const draw = drawNoisy(seeded(9));
+    const element = fedElement({});
+    feeder!.send(draw);
+    await nextEvent(element, 'nst-ready');
+    const lost = nextEvent<CustomEvent>(element, 'nst-error');
+    elementCanvas(element).getContext('webgl2')!.getExtension('WEBGL_lose_context')!.loseContext();
+    expect((await lost).detail.phase).to.equal('device-lost');
+    const ready = nextEvent(element, 'nst-ready');
+    feeder!.send(draw);
+    await ready;
+    expect(element.status).to.equal('running');
+    expect(spreadOf(elementCanvas(element))).to.be.greaterThan(5);
+  });
+});
+
+function spreadOf(canvas: HTMLCanvasElement): number {
+  const { data } = pixelsOf(canvas);
+  let min = 255;
+  let max = 0;
+  for (let i = 0; i < data.length; i += 4) [min, max] = [Math.min(min, data[i]), Math.max(max, data[i])];
+  return max - min;
+}
