@@ -4,7 +4,7 @@
  * with `executeServerCommand` to get the Node result for the same input.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ARCHITECTURE_PRESETS, encodeStyleModel, initialTransformerWeights, type EncodedStyleModel } from 'nst-video/model';
 import * as tf from '@tensorflow/tfjs-core';
@@ -110,11 +110,3 @@ export const serverCommands: Record<string, (payload: unknown) => Promise<unknow
     }
   },
 };
-
-export function readGenerated(path: string): Buffer {
-  return readFileSync(join(GENERATED_DIR, path));
-}
-
-export function writeGenerated(path: string, data: string | Uint8Array): void {
-  writeFileSync(join(GENERATED_DIR, path), data);
-}
