@@ -25,3 +25,5 @@ export {
 export type { NstErrorDetail, NstErrorPhase, NstModelLoadDetail, NstReadyDetail, NstVideoStats, NstVideoStatus } from './element/nst-video-events.js';
 export { NstDeviceLostError, choosePresentation } from './element/gpu-presenter.js';
 export type { PresentationApi, PresenterChoice } from './element/gpu-presenter.js';
+export { NstClipRecorder } from './media/clip-recorder.js';
+export type { ClipFormat, RecordClipOptions } from './media/clip-recorder.js';

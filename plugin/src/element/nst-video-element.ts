@@ -186,11 +186,17 @@ export class NstVideoElement extends LitElement {
     this._presenter?.reset();
   }
 
-  /** A live stream of the stylised picture, as `<canvas>.captureStream()`. Available once `nst-ready` has fired. */
+  /**
+   * A live stream of the stylised picture (as `<canvas>.captureStream()`), with the source's sound
+   * where it has any (a `src` file, a `srcObject` with audio; the camera is opened without sound).
+   * Available once `nst-ready` has fired.
+   */
   captureStream(fps?: number): MediaStream {
     const canvas = this._presenter?.canvas;
     if (!canvas) throw new DOMException('<nst-video> has no picture yet; call captureStream() after the nst-ready event.', 'InvalidStateError');
-    return fps === undefined ? canvas.captureStream() : canvas.captureStream(fps);
+    const stream = fps === undefined ? canvas.captureStream() : canvas.captureStream(fps);
+    for (const track of this._sourceAudioTracks()) stream.addTrack(track);
+    return stream;
   }
 
   /** The current stylised frame as an image (default PNG), at the source's resolution. */
@@ -254,6 +260,15 @@ export class NstVideoElement extends LitElement {
       <slot name="media" @slotchange=${this._onSlotChange}></slot>
       ${this._sourceVideo}
     </div>`;
+  }
+
+  /** New audio tracks carrying the source's sound (the caller stops them). */
+  private _sourceAudioTracks(): MediaStreamTrack[] {
+    const video = this._media.video;
+    if (!video) return [];
+    if (video.srcObject instanceof MediaStream) return video.srcObject.getAudioTracks().map((track) => track.clone());
+    const capture = (video as HTMLVideoElement & { captureStream?: () => MediaStream }).captureStream;
+    return capture && (video.currentSrc || video.src) ? capture.call(video).getAudioTracks() : [];
   }
 
   private _placeholderText(): string {
