@@ -184,5 +184,5 @@ export class ColorMatchNode extends Node {
  * Colour matching of `styled` to `reference` (see {@link ColorMatchNode}); `amount` 0..1 mixes
  * the stylised colour with the matched one.
  */
-export const colorMatch = (styled: Node, reference: Node, amount: number = DEFAULT_COLOR_MATCH, mode: ColorMatchMode = DEFAULT_COLOR_MATCH_MODE): ColorMatchNode =>
-  new ColorMatchNode(convertToTexture(styled) as unknown as TextureNode, convertToTexture(reference) as unknown as TextureNode, amount, mode);
+export const colorMatch = (styled: Node, reference: Node, amount: number = DEFAULT_COLOR_MATCH, mode: ColorMatchMode = DEFAULT_COLOR_MATCH_MODE): ColorMatchNode & Node<'vec4'> =>
+  new ColorMatchNode(convertToTexture(styled) as unknown as TextureNode, convertToTexture(reference) as unknown as TextureNode, amount, mode) as ColorMatchNode & Node<'vec4'>;
