@@ -25,12 +25,17 @@ try {
   const page = await browser.newPage();
   // Serve the page from memory: no server, and localhost keeps it a secure context (WebGPU).
   await page.setRequestInterception(true);
+  // Cross-origin isolation (COOP + COEP) gives the page SharedArrayBuffer, so tfjs loads its
+  // multi-threaded wasm build (the demo server does the same). tfjs sizes the thread pool at half
+  // the logical cores, so on a 2-core machine it still runs one thread; wasm_threads says how
+  // many ran. NST_BENCH_ISOLATED=0 measures without isolation.
+  const isolation = process.env.NST_BENCH_ISOLATED === '0' ? {} : { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
   page.on('request', async (request) => {
     const path = new URL(request.url()).pathname;
-    if (path === '/') return request.respond({ contentType: 'text/html', body: '<!doctype html><script type="module" src="/bench.js"></script>' });
-    if (path === '/bench.js') return request.respond({ contentType: 'text/javascript', body: bundle.outputFiles[0].text });
+    if (path === '/') return request.respond({ contentType: 'text/html', headers: isolation, body: '<!doctype html><script type="module" src="/bench.js"></script>' });
+    if (path === '/bench.js') return request.respond({ contentType: 'text/javascript', headers: isolation, body: bundle.outputFiles[0].text });
     if (path.startsWith('/wasm/') && extname(path) === '.wasm') {
-      return request.respond({ contentType: 'application/wasm', body: await readFile(join(wasmDir, path.slice(6))) });
+      return request.respond({ contentType: 'application/wasm', headers: isolation, body: await readFile(join(wasmDir, path.slice(6))) });
     }
     return request.respond({ status: 404, body: 'not found' });
   });

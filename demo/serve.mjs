@@ -24,6 +24,12 @@ const TYPES = {
   '.svg': 'image/svg+xml', '.mp4': 'video/mp4', '.webm': 'video/webm', '.ico': 'image/x-icon',
 };
 
+/**
+ * Cross-origin isolation gives pages SharedArrayBuffer, which tfjs needs to run its wasm backend
+ * on several threads (it uses half the logical cores). The demo loads nothing cross-origin.
+ */
+const CROSS_ORIGIN_ISOLATION = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
+
 /** Every folder under demo/models holding a model.json, with the style name it records. */
 export function listDemoModels() {
   if (!existsSync(modelsDir)) return [];
@@ -60,7 +66,7 @@ export async function startDemoServer({ port: listenPort = port, watch = true } 
   const server = createServer((request, response) => {
     const path = decodeURIComponent(new URL(request.url ?? '/', 'http://localhost').pathname);
     if (path === '/models/index.json') {
-      response.writeHead(200, { 'content-type': TYPES['.json'], 'cache-control': 'no-store' });
+      response.writeHead(200, { 'content-type': TYPES['.json'], 'cache-control': 'no-store', ...CROSS_ORIGIN_ISOLATION });
       response.end(JSON.stringify(listDemoModels()));
       return;
     }
@@ -83,7 +89,7 @@ function safeJoin(base, relative) {
 
 function sendFile(request, response, file) {
   const size = statSync(file).size;
-  const headers = { 'content-type': TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream', 'accept-ranges': 'bytes', 'cache-control': 'no-cache' };
+  const headers = { 'content-type': TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream', 'accept-ranges': 'bytes', 'cache-control': 'no-cache', ...CROSS_ORIGIN_ISOLATION };
   const range = /^bytes=(\d*)-(\d*)$/.exec(request.headers.range ?? '');
   if (range) {
     const start = range[1] === '' ? Math.max(0, size - Number(range[2])) : Number(range[1]);

@@ -71,5 +71,7 @@ describe('demo server', () => {
     assert.deepEqual([canvas.width, canvas.height], [171, 128]);
     assert.ok(canvas.spread > 10, 'the result is not blank');
     assert.deepEqual(errors, []);
+    // Isolation lets tfjs run its multi-threaded wasm build where the machine has the cores.
+    assert.equal(await page.evaluate(() => crossOriginIsolated), true);
   });
 });
