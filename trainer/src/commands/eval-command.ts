@@ -1,0 +1,47 @@
+/** `nst eval`: prints a model's mean style and content loss on a folder of photos, as JSON. */
+import { loadStyleModelFromDisk } from '../model-files.js';
+import { selectNodeBackend, type NodeBackendPreference } from '../node-backend.js';
+import type { VggTap } from '../training/defaults.js';
+import { evaluateModel } from '../training/evaluate.js';
+import { resolveVggPath } from './train-command.js';
+
+export interface EvalCommandOptions {
+  model: string;
+  style: string;
+  content: string;
+  vgg?: string;
+  size: number;
+  styleSize?: number;
+  contentLayer: VggTap;
+  styleLayers: VggTap[];
+  limit: number;
+  backend: NodeBackendPreference;
+}
+
+export async function runEval(options: EvalCommandOptions): Promise<void> {
+  const vgg = resolveVggPath(options.vgg);
+  const choice = await selectNodeBackend(options.backend);
+  const model = await loadStyleModelFromDisk(options.model);
+  try {
+    const started = performance.now();
+    const result = await evaluateModel(model, { ...options, vgg });
+    const training = model.metadata.training as { weights?: { content?: number; style?: number } };
+    const weighted =
+      training.weights?.content !== undefined && training.weights?.style !== undefined
+        ? { weightedStyleLoss: result.styleLoss * training.weights.style, weightedContentLoss: result.contentLoss * training.weights.content, trainingWeights: training.weights }
+        : {};
+    const report = {
+      model: options.model,
+      style: options.style,
+      content: options.content,
+      styleName: model.styleName,
+      ...result,
+      ...weighted,
+      backend: choice.backend,
+      seconds: Number(((performance.now() - started) / 1000).toFixed(1)),
+    };
+    console.log(JSON.stringify(report, null, 2));
+  } finally {
+    model.dispose();
+  }
+}

@@ -1,0 +1,61 @@
+/** `nst train`: trains a style model (see training/train-loop.ts for what it writes). */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { selectNodeBackend, type NodeBackendPreference } from '../node-backend.js';
+import { DEFAULT_VGG_PATH } from '../training/defaults.js';
+import { formatDuration, formatLoss } from '../training/progress.js';
+import { train, type TrainOptions } from '../training/train-loop.js';
+import { VGG_HOW_TO_GET } from '../training/vgg.js';
+import { commandLine } from './init-command.js';
+
+/** What the CLI passes: the loop's options, with --vgg optional and --backend a preference. */
+export type TrainCommandOptions = Omit<TrainOptions, 'vgg' | 'backend' | 'command' | 'explicitOptions' | 'signal' | 'progress' | 'log'> & {
+  vgg?: string;
+  backend: NodeBackendPreference;
+};
+
+/** --vgg's default: ../shared/data/vgg19 when it exists. */
+export function resolveVggPath(vgg: string | undefined): string {
+  if (vgg) return vgg;
+  if (existsSync(join(DEFAULT_VGG_PATH, 'model.json'))) return DEFAULT_VGG_PATH;
+  throw new Error(`No VGG19 given and none at ${DEFAULT_VGG_PATH}. ${VGG_HOW_TO_GET}`);
+}
+
+/** "300s", "5m", "1h" -> seconds; a plain number -> steps. */
+export function parseCheckpointEvery(value: string): { steps?: number; seconds?: number } {
+  const match = /^(\d+(?:\.\d+)?)(s|m|h)?$/.exec(value.trim());
+  if (!match || Number(match[1]) <= 0) throw new Error(`--checkpoint-every must be a number of steps (e.g. 200) or a time (e.g. 300s, 5m), got "${value}".`);
+  if (!match[2]) {
+    if (!Number.isInteger(Number(match[1]))) throw new Error(`--checkpoint-every: steps must be a whole number, got "${value}".`);
+    return { steps: Number(match[1]) };
+  }
+  return { seconds: Number(match[1]) * { s: 1, m: 60, h: 3600 }[match[2] as 's' | 'm' | 'h'] };
+}
+
+export async function runTrain(options: TrainCommandOptions, explicitOptions: ReadonlySet<string>): Promise<void> {
+  const vgg = resolveVggPath(options.vgg);
+  const choice = await selectNodeBackend(options.backend);
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    interrupts++;
+    if (interrupts > 1) process.exit(130);
+    process.stderr.write(`\n${signal}: finishing this step and writing a checkpoint (press Ctrl-C again to quit at once)...\n`);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  console.error(`Backend: ${choice.backend} (${choice.reason}).`);
+  try {
+    const result = await train({ ...options, vgg, backend: choice.backend, command: commandLine(), explicitOptions, signal: controller.signal });
+    const l = result.finalLosses;
+    console.error(
+      `${result.completed ? 'Done' : 'Stopped'}: ${result.steps}/${result.totalSteps} steps in ${formatDuration(result.trainingSeconds)}; ` +
+        `loss ${formatLoss(l.total)} (content ${formatLoss(l.content)}, style ${formatLoss(l.style)}, tv ${formatLoss(l.tv)}). ` +
+        `Model: ${join(result.modelDirectory, 'model.json')}`,
+    );
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

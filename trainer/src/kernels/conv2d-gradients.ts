@@ -1,0 +1,210 @@
+/**
+ * Convolution gradients for the wasm backend, composed from its forward kernels.
+ *
+ * tfjs-backend-wasm 4.22 has no `Conv2DBackpropFilter`, so nothing with a trainable conv can train
+ * there, and its `Conv2DBackpropInput` is a slow scalar loop. Both gradients are convolutions
+ * themselves (see Dumoulin & Visin, "A guide to convolution arithmetic"), so they run on the same
+ * XNNPACK conv as the forward pass:
+ *
+ * - filter gradient: dW[kh,kw,ci,co] = sum_{b,i,j} x[b, i*s+kh-top, j*s+kw-left, ci] * dy[b,i,j,co].
+ *   That is a stride-1 convolution of x (channels as batch: [ci,H,W,b]) with dy as the filter
+ *   ([oh,ow,b,co]) dilated by the stride, sliced to the kernel's size and transposed back.
+ * - input gradient: dx = dy with (stride-1) zeros between its pixels, padded by kernel-1-top, convolved
+ *   with the kernel rotated 180 degrees and its in/out channels swapped.
+ *
+ * Only NHWC, dilation 1 (what the transformer and VGG use) are handled; anything else is refused
+ * with an error, never computed wrongly.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+
+type TensorInfo = tf.TensorInfo;
+type Backend = tf.KernelBackend & { disposeData(dataId: object): boolean };
+
+interface ConvGradientAttrs {
+  strides: number | [number, number];
+  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  dataFormat: 'NHWC' | 'NCHW';
+  dilations?: number | [number, number];
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
+/** Calls another kernel of the same backend directly (nested ops are not taped, as intended). */
+function run(backend: Backend, name: string, inputs: Record<string, TensorInfo>, attrs: Record<string, unknown> = {}): TensorInfo {
+  const kernel = tf.getKernel(name, tf.getBackend());
+  if (!kernel) throw new Error(`conv2d-gradients: the ${tf.getBackend()} backend has no ${name} kernel.`);
+  const result = kernel.kernelFunc({ inputs, backend, attrs: attrs as tf.NamedAttrMap });
+  return Array.isArray(result) ? result[0] : (result as TensorInfo);
+}
+
+function release(backend: Backend, ...infos: TensorInfo[]): void {
+  for (const info of infos) backend.disposeData(info.dataId);
+}
+
+/** Padding and strides of the forward conv, after checking it is one this file handles. */
+function forwardGeometry(kernelName: string, attrs: ConvGradientAttrs, inputShape: number[], filterShape: number[]) {
+  checkSupported(attrs, kernelName);
+  const info = tf.backend_util.computeConv2DInfo(
+    inputShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+  return { top: info.padInfo.top, left: info.padInfo.left, sh: info.strideHeight, sw: info.strideWidth };
+}
+
+function checkSupported(attrs: ConvGradientAttrs, kernelName: string): void {
+  if (attrs.dataFormat !== 'NHWC') throw new Error(`${kernelName} (composed): only NHWC is supported, got ${attrs.dataFormat}.`);
+  const dilations = attrs.dilations ?? 1;
+  if (!(dilations === 1 || (Array.isArray(dilations) && dilations[0] === 1 && dilations[1] === 1))) {
+    throw new Error(`${kernelName} (composed): only dilation 1 is supported, got ${JSON.stringify(dilations)}.`);
+  }
+}
+
+/** Pads (positive amounts) or crops (negative amounts) the H and W axes of an NHWC tensor. */
+function padOrCrop(backend: Backend, x: TensorInfo, top: number, bottom: number, left: number, right: number): TensorInfo {
+  let current = x;
+  const padding = [Math.max(top, 0), Math.max(bottom, 0), Math.max(left, 0), Math.max(right, 0)];
+  if (padding.some((p) => p > 0)) {
+    current = run(backend, 'PadV2', { x: current }, {
+      paddings: [[0, 0], [padding[0], padding[1]], [padding[2], padding[3]], [0, 0]],
+      constantValue: 0,
+    });
+  }
+  const crop = [Math.max(-top, 0), Math.max(-bottom, 0), Math.max(-left, 0), Math.max(-right, 0)];
+  if (crop.some((c) => c > 0)) {
+    const [b, h, w, c] = current.shape;
+    const sliced = run(backend, 'Slice', { x: current }, {
+      begin: [0, crop[0], crop[2], 0],
+      size: [b, h - crop[0] - crop[1], w - crop[2] - crop[3], c],
+    });
+    if (current !== x) release(backend, current);
+    current = sliced;
+  }
+  return current;
+}
+
+/** Filter gradient: see the file comment. Inputs x [b,H,W,ci] and dy [b,oh,ow,co]. */
+export function conv2dBackpropFilterComposed(args: { inputs: tf.NamedTensorInfoMap; backend: object; attrs?: tf.NamedAttrMap }): TensorInfo {
+  const backend = args.backend as Backend;
+  const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
+  const attrs = args.attrs as unknown as ConvGradientAttrs & { filterShape: [number, number, number, number] };
+  const { top, left, sh, sw } = forwardGeometry('Conv2DBackpropFilter', attrs, x.shape, attrs.filterShape);
+  const [kh, kw, ci, co] = attrs.filterShape;
+  const [, h, w] = x.shape;
+  const [, oh, ow] = dy.shape;
+  // Rows of padded x that the forward conv read: (oh-1)*s + kh; pad or crop the bottom to exactly that.
+  const needH = (oh - 1) * sh + kh;
+  const needW = (ow - 1) * sw + kw;
+  const xT = run(backend, 'Transpose', { x }, { perm: [3, 1, 2, 0] }); // [ci, H, W, b]
+  const xPadded = padOrCrop(backend, xT, top, needH - h - top, left, needW - w - left);
+  const dyT = run(backend, 'Transpose', { x: dy }, { perm: [1, 2, 0, 3] }); // [oh, ow, b, co]
+  const conv = run(backend, 'Conv2D', { x: xPadded, filter: dyT }, {
+    strides: [1, 1],
+    pad: 'valid',
+    dataFormat: 'NHWC',
+    dilations: [sh, sw],
+  }); // [ci, kh, kw, co]
+  const result = run(backend, 'Transpose', { x: conv }, { perm: [1, 2, 0, 3] }); // [kh, kw, ci, co]
+  release(backend, xT, dyT, conv);
+  if (xPadded !== xT) release(backend, xPadded);
+  if (result.shape.join() !== [kh, kw, ci, co].join()) {
+    throw new Error(`Conv2DBackpropFilter (composed): got shape ${result.shape}, expected ${[kh, kw, ci, co]}.`);
+  }
+  return result;
+}
+
+/** Input gradient: see the file comment. Inputs dy [b,oh,ow,co] and filter [kh,kw,ci,co]. */
+export function conv2dBackpropInputComposed(args: { inputs: tf.NamedTensorInfoMap; backend: object; attrs?: tf.NamedAttrMap }): TensorInfo {
+  const backend = args.backend as Backend;
+  const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
+  const attrs = args.attrs as unknown as ConvGradientAttrs & { inputShape: [number, number, number, number] };
+  const { top, left, sh, sw } = forwardGeometry('Conv2DBackpropInput', attrs, attrs.inputShape, filter.shape);
+  const [b, h, w, ci] = attrs.inputShape;
+  const [kh, kw, , co] = filter.shape;
+  const [, oh, ow] = dy.shape;
+  const temporaries: TensorInfo[] = [];
+  // Put (stride-1) zeros after every pixel of dy: [b,oh,ow,co] -> [b, oh*sh, ow*sw, co].
+  let spread = dy;
+  if (sh > 1 || sw > 1) {
+    const asRows = run(backend, 'Reshape', { x: dy }, { shape: [b * oh, 1, ow, 1, co] });
+    const padded = run(backend, 'PadV2', { x: asRows }, {
+      paddings: [[0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]],
+      constantValue: 0,
+    });
+    spread = run(backend, 'Reshape', { x: padded }, { shape: [b, oh * sh, ow * sw, co] });
+    temporaries.push(asRows, padded, spread);
+  }
+  // Full correlation with the rotated kernel: pad by kernel-1-top before, and after whatever makes
+  // the result exactly H x W (negative = crop the trailing zeros).
+  const spreadH = oh * sh;
+  const spreadW = ow * sw;
+  const padTop = kh - 1 - top;
+  const padLeft = kw - 1 - left;
+  const padded = padOrCrop(backend, spread, padTop, h + kh - 1 - padTop - spreadH, padLeft, w + kw - 1 - padLeft - spreadW);
+  if (padded !== spread) temporaries.push(padded);
+  const rotated = rotatedFilter(backend, filter); // [kh, kw, co, ci]
+  const result = run(backend, 'Conv2D', { x: padded, filter: rotated }, {
+    strides: [1, 1],
+    pad: 'valid',
+    dataFormat: 'NHWC',
+    dilations: [1, 1],
+  });
+  release(backend, ...temporaries.filter((t) => t !== dy));
+  if (result.shape.join() !== [b, h, w, ci].join() || co !== dy.shape[3]) {
+    throw new Error(`Conv2DBackpropInput (composed): got shape ${result.shape}, expected ${[b, h, w, ci]}.`);
+  }
+  return result;
+}
+
+/**
+ * The kernel rotated 180 degrees with in/out channels swapped, cached by the kernel's data: the
+ * loss network's kernels never change, and a fresh tensor would also make XNNPACK repack the
+ * weights on every call. Variables get new data on every assign, so old entries age out.
+ */
+const rotatedCache = new Map<object, { backend: Backend; rotated: TensorInfo }>();
+const ROTATED_CACHE_ENTRIES = 48;
+
+function rotatedFilter(backend: Backend, filter: TensorInfo): TensorInfo {
+  const cached = rotatedCache.get(filter.dataId);
+  if (cached && cached.backend === backend) {
+    rotatedCache.delete(filter.dataId);
+    rotatedCache.set(filter.dataId, cached);
+    return cached.rotated;
+  }
+  const reversed = run(backend, 'Reverse', { x: filter }, { dims: [0, 1] });
+  const rotated = run(backend, 'Transpose', { x: reversed }, { perm: [0, 1, 3, 2] });
+  release(backend, reversed);
+  rotatedCache.set(filter.dataId, { backend, rotated });
+  while (rotatedCache.size > ROTATED_CACHE_ENTRIES) {
+    const [oldest, entry] = rotatedCache.entries().next().value!;
+    rotatedCache.delete(oldest);
+    release(entry.backend, entry.rotated);
+  }
+  return rotated;
+}
+
+/** Frees the cached rotated kernels (e.g. before switching backends). */
+export function clearConvGradientCache(): void {
+  for (const entry of rotatedCache.values()) release(entry.backend, entry.rotated);
+  rotatedCache.clear();
+}
+
+export const COMPOSED_CONV_GRADIENT_KERNELS = {
+  Conv2DBackpropFilter: conv2dBackpropFilterComposed,
+  Conv2DBackpropInput: conv2dBackpropInputComposed,
+} as const;
+
+/**
+ * Registers the composed gradients for `backendName` (default wasm), replacing any existing
+ * kernel of the same name. Safe to call more than once.
+ */
+export function registerComposedConvGradients(backendName = 'wasm', kernels: (keyof typeof COMPOSED_CONV_GRADIENT_KERNELS)[] = ['Conv2DBackpropFilter', 'Conv2DBackpropInput']): void {
+  for (const kernelName of kernels) {
+    if (tf.getKernel(kernelName, backendName)) tf.unregisterKernel(kernelName, backendName);
+    tf.registerKernel({ kernelName, backendName, kernelFunc: COMPOSED_CONV_GRADIENT_KERNELS[kernelName] as unknown as tf.KernelFunc });
+  }
+}

@@ -1,0 +1,161 @@
+/**
+ * Training photos: every JPEG/PNG/WebP under a folder (recursively), resized so the short side is
+ * the crop size, randomly cropped to a square, randomly flipped, in an order reshuffled every
+ * epoch. All randomness comes from one `SeededRng` whose state, with the epoch's order and the
+ * position in it, is the `DataState` a checkpoint stores.
+ */
+import sharp from 'sharp';
+import { readdir } from 'node:fs/promises';
+import { extname, join, relative } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { readRgbImage } from '../image-io.js';
+import { IMAGE_EXTENSIONS } from './defaults.js';
+import { SeededRng } from './rng.js';
+
+export interface DataState {
+  rngState: number;
+  epoch: number;
+  /** Index into `order` of the next photo. */
+  position: number;
+  /** This epoch's order, as indices into the sorted file list. */
+  order: number[];
+  /** Files that could not be read (relative paths), skipped from then on. */
+  unreadable: string[];
+}
+
+export interface Batch {
+  /** RGB 0..255, [count, size, size, 3] in row-major order. */
+  pixels: Float32Array;
+  count: number;
+  files: string[];
+  /** Data state after this batch: what a checkpoint taken after training on it stores. */
+  stateAfter: DataState;
+}
+
+/** Sorted relative paths of every image under `directory`. Throws when there are none. */
+export async function listImages(directory: string): Promise<string[]> {
+  let entries;
+  try {
+    entries = await readdir(directory, { recursive: true, withFileTypes: true });
+  } catch (error) {
+    throw new Error(`Cannot read the photo folder "${directory}": ${(error as Error).message}.`, { cause: error });
+  }
+  const files = entries
+    .filter((entry) => entry.isFile() && (IMAGE_EXTENSIONS as readonly string[]).includes(extname(entry.name).toLowerCase()))
+    .map((entry) => relative(directory, join(entry.parentPath ?? (entry as { path?: string }).path ?? directory, entry.name)))
+    .sort();
+  if (files.length === 0) {
+    throw new Error(`No photos in "${directory}": put JPEG, PNG or WebP files in it (subfolders are searched too).`);
+  }
+  return files;
+}
+
+/**
+ * Decodes an image, scales it so its short side is `size` and cuts a size x size square whose
+ * position is given by `u`, `v` in [0, 1) (0.5, 0.5 is the centre). Returns RGB 0..255 floats.
+ */
+export async function loadSquareCrop(path: string, size: number, u: number, v: number, flip: boolean): Promise<Float32Array> {
+  const { data, info } = await sharp(path, { failOn: 'error' })
+    .rotate()
+    .removeAlpha()
+    .toColourspace('srgb')
+    .resize(size, size, { fit: 'outside', kernel: 'lanczos3' })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  const { width, height, channels } = info;
+  const left = Math.min(width - size, Math.floor(u * (width - size + 1)));
+  const top = Math.min(height - size, Math.floor(v * (height - size + 1)));
+  const out = new Float32Array(size * size * 3);
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      const sx = left + (flip ? size - 1 - x : x);
+      const src = ((top + y) * width + sx) * channels;
+      const dst = (y * size + x) * 3;
+      out[dst] = data[src];
+      out[dst + 1] = data[src + 1];
+      out[dst + 2] = data[src + 2];
+    }
+  }
+  return out;
+}
+
+export class TrainingData {
+  readonly directory: string;
+  readonly files: readonly string[];
+  readonly size: number;
+  private readonly _rng: SeededRng;
+  private _state: DataState;
+  private readonly _warn: (message: string) => void;
+
+  constructor(directory: string, files: readonly string[], size: number, seed: number, warn: (message: string) => void, state?: DataState) {
+    this.directory = directory;
+    this.files = files;
+    this.size = size;
+    this._warn = warn;
+    this._rng = new SeededRng(seed);
+    if (state) {
+      if (state.order.length !== files.length) {
+        throw new Error(`The checkpoint's data order has ${state.order.length} photos but "${directory}" now has ${files.length}; resume with the same photos.`);
+      }
+      this._state = structuredClone(state);
+      this._rng.state = state.rngState;
+    } else {
+      this._state = { rngState: 0, epoch: 0, position: 0, order: this._rng.permutation(files.length), unreadable: [] };
+      this._state.rngState = this._rng.state;
+    }
+  }
+
+  get state(): DataState {
+    return structuredClone(this._state);
+  }
+
+  get unreadableCount(): number {
+    return this._state.unreadable.length;
+  }
+
+  /** Photos completed so far, as a fraction of epochs (for the progress line). */
+  get epochProgress(): number {
+    return this._state.epoch + this._state.position / this.files.length;
+  }
+
+  /** The next `count` crops. Unreadable photos are skipped (one warning each) and replaced. */
+  async nextBatch(count: number): Promise<Batch> {
+    const pixels = new Float32Array(count * this.size * this.size * 3);
+    const files: string[] = [];
+    while (files.length < count) {
+      if (this._state.unreadable.length >= this.files.length) {
+        throw new Error(`None of the ${this.files.length} photos in "${this.directory}" could be read.`);
+      }
+      if (this._state.position >= this._state.order.length) {
+        this._state.epoch++;
+        this._state.position = 0;
+        this._state.order = this._rng.permutation(this.files.length);
+      }
+      const file = this.files[this._state.order[this._state.position++]];
+      const [u, v, f] = [this._rng.next(), this._rng.next(), this._rng.next()];
+      this._state.rngState = this._rng.state;
+      if (this._state.unreadable.includes(file)) continue;
+      try {
+        pixels.set(await loadSquareCrop(join(this.directory, file), this.size, u, v, f < 0.5), files.length * this.size * this.size * 3);
+        files.push(file);
+      } catch (error) {
+        this._state.unreadable.push(file);
+        this._warn(`warning: skipping unreadable photo "${file}" (${(error as Error).message.split('\n')[0]})`);
+      }
+    }
+    return { pixels, count, files, stateAfter: this.state };
+  }
+}
+
+/** The style image as a [1, h, w, 3] tensor (RGB 0..255) with its short side scaled to `shortSide`. */
+export async function loadStyleImage(path: string, shortSide: number): Promise<tf.Tensor4D> {
+  const image = await readRgbImage(path);
+  const scale = shortSide / Math.min(image.width, image.height);
+  const width = Math.max(1, Math.round(image.width * scale));
+  const height = Math.max(1, Math.round(image.height * scale));
+  const data = await sharp(Buffer.from(image.data), { raw: { width: image.width, height: image.height, channels: 3 } })
+    .resize(width, height, { kernel: 'lanczos3' })
+    .raw()
+    .toBuffer();
+  return tf.tensor4d(Float32Array.from(data), [1, height, width, 3]);
+}

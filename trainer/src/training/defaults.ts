@@ -1,0 +1,49 @@
+/**
+ * Every default of `nst train` and `nst eval`, in one place (the CLI shows them in --help).
+ *
+ * Loss weights are for VGG19 with Keras "caffe" input (0..255, BGR, mean subtracted), Gram matrices
+ * divided by C*H*W, content loss the mean squared feature difference, style loss the sum over
+ * layers of the mean squared Gram difference and total variation the mean squared difference of
+ * neighbouring output pixels (0..255). See defaults' justification in DEFAULT_STYLE_WEIGHT.
+ */
+import type { ArchitecturePresetName, WeightStorage } from 'nst-video/model';
+
+export const VGG_LAYER_TAPS = [
+  'relu1_1', 'relu1_2',
+  'relu2_1', 'relu2_2',
+  'relu3_1', 'relu3_2', 'relu3_3', 'relu3_4',
+  'relu4_1', 'relu4_2', 'relu4_3', 'relu4_4',
+  'relu5_1', 'relu5_2', 'relu5_3', 'relu5_4',
+] as const;
+export type VggTap = (typeof VGG_LAYER_TAPS)[number];
+
+/** Where ../shared keeps the converted network, relative to the project root. */
+export const DEFAULT_VGG_PATH = '../shared/data/vgg19';
+export const DEFAULT_ARCH: ArchitecturePresetName = 'full';
+/** Training crop side in pixels. */
+export const DEFAULT_SIZE = 256;
+export const DEFAULT_BATCH = 4;
+export const DEFAULT_EPOCHS = 2;
+export const DEFAULT_LEARNING_RATE = 1e-3;
+export const DEFAULT_CONTENT_LAYER: VggTap = 'relu4_2';
+export const DEFAULT_STYLE_LAYERS: readonly VggTap[] = ['relu1_1', 'relu2_1', 'relu3_1', 'relu4_1', 'relu5_1'];
+/**
+ * The pytorch/examples fast_neural_style weights (content 1e5, style 1e10) are for torchvision
+ * input scaling, (x/255 - mean)/std with std ~ 0.226: caffe-mode features are ~57.7x larger, so
+ * content MSE grows by 57.7^2 ~ 3.3e3 and Gram MSE by 57.7^4 ~ 1.1e7. The same balance here is
+ * content ~30 and style ~900; tuned on starry_night (see demo/models/*\/TRAINING.md).
+ */
+export const DEFAULT_CONTENT_WEIGHT = 30;
+export const DEFAULT_STYLE_WEIGHT = 900;
+export const DEFAULT_TV_WEIGHT = 0;
+export const DEFAULT_SEED = 0;
+/** Seconds between checkpoints. */
+export const DEFAULT_CHECKPOINT_SECONDS = 300;
+export const DEFAULT_PREVIEW_EVERY = 100;
+export const DEFAULT_LOG_EVERY = 1;
+export const DEFAULT_EXPORT_STORAGE: WeightStorage = 'float16';
+/** Number of pixels a wasm micro-batch may hold (full net at 256 px batch 2 exceeds 4 GiB). */
+export const WASM_MICRO_BATCH_PIXELS = 256 * 256;
+export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp'] as const;
+/** How many photos `nst eval` uses at most, at --size. */
+export const DEFAULT_EVAL_IMAGES = 32;

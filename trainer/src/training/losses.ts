@@ -1,0 +1,125 @@
+/**
+ * Perceptual losses of Johnson et al. 2016 (after Gatys et al. 2015), on VGG19 features.
+ * All of them are means over the batch, so a batch can be split into micro-batches and their
+ * losses (and gradients) averaged with weights micro/batch.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { VggTap } from './defaults.js';
+import type { VggFeatures } from './vgg.js';
+
+/**
+ * Gram matrices [b, C, C] of features [b, H, W, C], divided by C*H*W.
+ *
+ * Written as 1x1 convolutions with a hand-written gradient (dF = F (dG + dG^T) / N) because the
+ * wasm backend's BatchMatMul and its gradient are 2-5x slower than its XNNPACK convolution at
+ * these shapes; `gramMatrixReference` is the plain matMul form the tests compare against.
+ */
+export function gramMatrix(features: tf.Tensor4D): tf.Tensor3D {
+  const [b, h, w, c] = features.shape;
+  const n = c * h * w;
+  const gram = tf.customGrad(((f: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([f]);
+    const perImage = tf.unstack(tf.reshape(f, [b, h * w, c])).map((flat) => {
+      // G = F^T F: a 1x1 conv of F^T ([1, 1, C, HW]) with F as the filter ([1, 1, HW, C]).
+      const transposed = tf.reshape(tf.transpose(flat), [1, 1, c, h * w]) as tf.Tensor4D;
+      return tf.reshape(tf.conv2d(transposed, tf.reshape(flat, [1, 1, h * w, c]) as tf.Tensor4D, 1, 'valid'), [c, c]);
+    });
+    return {
+      value: tf.div(tf.stack(perImage), n) as tf.Tensor3D,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [input] = saved;
+        const symmetric = tf.div(tf.add(dy, tf.transpose(dy, [0, 2, 1])), n);
+        // dF = F S per image: a 1x1 conv of that image's features with S as the filter.
+        const images = tf.unstack(input).map((image, i) =>
+          tf.conv2d(tf.expandDims(image, 0) as tf.Tensor4D, tf.reshape(tf.slice(symmetric, [i, 0, 0], [1, c, c]), [1, 1, c, c]) as tf.Tensor4D, 1, 'valid'),
+        );
+        return [tf.concat(images, 0)];
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad<tf.Tensor3D>>[0]);
+  return tf.tidy(() => gram(features) as tf.Tensor3D);
+}
+
+/** Gram matrices by plain matMul: the definition `gramMatrix` must agree with. */
+export function gramMatrixReference(features: tf.Tensor4D): tf.Tensor3D {
+  return tf.tidy(() => {
+    const [b, h, w, c] = features.shape;
+    const flat = tf.reshape(features, [b, h * w, c]) as tf.Tensor3D;
+    return tf.div(tf.matMul(flat, flat, true, false), c * h * w) as tf.Tensor3D;
+  });
+}
+
+/** Mean squared difference of two feature maps of the same shape. */
+export function contentLoss(features: tf.Tensor, target: tf.Tensor): tf.Scalar {
+  return tf.tidy(() => tf.mean(tf.squaredDifference(features, target)) as tf.Scalar);
+}
+
+/**
+ * Sum over layers of the mean squared difference between each image's Gram matrix and the
+ * style's ([1, C, C], broadcast over the batch).
+ */
+export function styleLoss(grams: readonly tf.Tensor3D[], targets: readonly tf.Tensor3D[]): tf.Scalar {
+  return tf.tidy(() => tf.addN(grams.map((gram, i) => tf.mean(tf.squaredDifference(gram, targets[i])))) as tf.Scalar);
+}
+
+/** Total variation: mean squared difference of vertically plus horizontally adjacent pixels. */
+export function totalVariationLoss(images: tf.Tensor4D): tf.Scalar {
+  return tf.tidy(() => {
+    const [b, h, w, c] = images.shape;
+    const down = tf.squaredDifference(tf.slice(images, [0, 1, 0, 0], [b, h - 1, w, c]), tf.slice(images, [0, 0, 0, 0], [b, h - 1, w, c]));
+    const right = tf.squaredDifference(tf.slice(images, [0, 0, 1, 0], [b, h, w - 1, c]), tf.slice(images, [0, 0, 0, 0], [b, h, w - 1, c]));
+    return tf.add(tf.mean(down), tf.mean(right)) as tf.Scalar;
+  });
+}
+
+export interface LossConfig {
+  contentLayer: VggTap;
+  styleLayers: readonly VggTap[];
+  contentWeight: number;
+  styleWeight: number;
+  tvWeight: number;
+}
+
+/** Weighted loss terms (already multiplied by their weights) and their sum. */
+export interface LossTerms {
+  total: tf.Scalar;
+  content: tf.Scalar;
+  style: tf.Scalar;
+  tv: tf.Scalar;
+}
+
+/** The style's Gram matrices at `styleLayers`, each [1, C, C], kept (dispose them when done). */
+export function styleTargets(vgg: VggFeatures, styleImage: tf.Tensor4D, styleLayers: readonly VggTap[]): tf.Tensor3D[] {
+  return tf.tidy(() => {
+    const features = vgg.features(styleImage, styleLayers);
+    return styleLayers.map((layer) => tf.keep(gramMatrix(features.get(layer)!)));
+  });
+}
+
+/**
+ * The content photos' features at the content layer: compute them outside `tf.variableGrads`, so
+ * the gradient tape does not hold this forward pass's activations.
+ */
+export function contentTargets(vgg: VggFeatures, config: Pick<LossConfig, 'contentLayer'>, contents: tf.Tensor4D): tf.Tensor4D {
+  return tf.tidy(() => vgg.features(contents, [config.contentLayer]).get(config.contentLayer)!);
+}
+
+/**
+ * The training objective for stylised `outputs` (RGB 0..255, [b,h,w,3]) of photos whose
+ * content-layer features are `contentTarget`. Call inside `tf.tidy`/`tf.variableGrads`.
+ */
+export function perceptualLoss(
+  vgg: VggFeatures,
+  config: LossConfig,
+  styleGrams: readonly tf.Tensor3D[],
+  contentTarget: tf.Tensor4D,
+  outputs: tf.Tensor4D,
+): LossTerms {
+  const taps = [...new Set([config.contentLayer, ...config.styleLayers])];
+  const features = vgg.features(outputs, taps);
+  const content = tf.mul(contentLoss(features.get(config.contentLayer)!, contentTarget), config.contentWeight) as tf.Scalar;
+  const grams = config.styleLayers.map((layer) => gramMatrix(features.get(layer)!));
+  const style = tf.mul(styleLoss(grams, styleGrams), config.styleWeight) as tf.Scalar;
+  const tv = config.tvWeight > 0 ? (tf.mul(totalVariationLoss(outputs), config.tvWeight) as tf.Scalar) : tf.scalar(0);
+  return { total: tf.addN([content, style, tv]) as tf.Scalar, content, style, tv };
+}

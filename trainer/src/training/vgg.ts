@@ -1,0 +1,171 @@
+/**
+ * The loss network: VGG19's 16 conv layers (Simonyan & Zisserman 2014) run with tfjs-core ops,
+ * returning named ReLU taps (relu1_1 ... relu5_4). Weights come from a TensorFlow.js layers model
+ * (`model.json` + shards, as in ../shared/data/vgg19 or as written by `nst import-vgg`) whose
+ * weights are named `blockB_convN/kernel` (HWIO) and `blockB_convN/bias`; float32, float16 and
+ * uint8 (affine, per tensor) storage are decoded here, so tfjs-layers is not needed.
+ *
+ * Input: RGB 0..255. Keras "caffe" preprocessing: RGB -> BGR, minus the ImageNet channel means.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { readFile, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { float16BitsToFloat32 } from 'nst-video/model';
+import { VGG_LAYER_TAPS, type VggTap } from './defaults.js';
+
+/** Convs per block in VGG19. */
+export const VGG19_BLOCKS = [2, 2, 4, 4, 4] as const;
+/** Keras caffe-mode means, in BGR order. */
+export const VGG_BGR_MEAN = [103.939, 116.779, 123.68] as const;
+
+/** Layer names in network order: block1_conv1, block1_conv2, block2_conv1, ... */
+export const VGG19_LAYERS: readonly string[] = VGG19_BLOCKS.flatMap((convs, b) =>
+  Array.from({ length: convs }, (_, n) => `block${b + 1}_conv${n + 1}`),
+);
+
+export function tapLayerName(tap: VggTap): string {
+  const [, block, conv] = /^relu(\d)_(\d)$/.exec(tap)!;
+  return `block${block}_conv${conv}`;
+}
+
+export function parseVggTap(value: string, where: string): VggTap {
+  const tap = value.trim() as VggTap;
+  if (!VGG_LAYER_TAPS.includes(tap)) {
+    throw new Error(`${where}: "${value}" is not a VGG19 layer; use one of ${VGG_LAYER_TAPS.join(', ')}.`);
+  }
+  return tap;
+}
+
+interface ManifestEntry {
+  name: string;
+  shape: number[];
+  dtype: string;
+  quantization?: { dtype: 'uint8' | 'float16' | 'uint16'; min?: number; scale?: number };
+}
+
+export const VGG_HOW_TO_GET =
+  'Get VGG19 with: download vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5 (Keras applications release) ' +
+  'and run "npx nst import-vgg <that .h5> --out <dir>", then pass --vgg <dir>.';
+
+/** Reads a tfjs layers model.json with VGG19 conv weights into float32 arrays, by layer. */
+export async function readVggWeights(path: string): Promise<Map<string, { kernel: Float32Array; kernelShape: number[]; bias: Float32Array }>> {
+  let jsonPath = resolve(path);
+  try {
+    if ((await stat(jsonPath)).isDirectory()) jsonPath = join(jsonPath, 'model.json');
+    await stat(jsonPath);
+  } catch {
+    throw new Error(`VGG19 not found at "${path}". ${VGG_HOW_TO_GET}`);
+  }
+  const modelJson = JSON.parse(await readFile(jsonPath, 'utf8')) as { weightsManifest?: { paths: string[]; weights: ManifestEntry[] }[] };
+  if (!Array.isArray(modelJson.weightsManifest)) throw new Error(`${jsonPath}: no weightsManifest; is this a TensorFlow.js model.json?`);
+  const values = new Map<string, { data: Float32Array; shape: number[] }>();
+  for (const group of modelJson.weightsManifest) {
+    const buffers: Buffer[] = [];
+    for (const shard of group.paths) {
+      if (basename(shard) !== shard) throw new Error(`${jsonPath}: shard path "${shard}" must be a file next to model.json.`);
+      buffers.push(await readFile(join(dirname(jsonPath), shard)));
+    }
+    const bytes = Buffer.concat(buffers);
+    let offset = 0;
+    for (const entry of group.weights) {
+      const count = entry.shape.reduce((a, b) => a * b, 1);
+      const decoded = decodeWeight(entry, bytes, offset, count, jsonPath);
+      offset += decoded.byteLength;
+      values.set(entry.name, { data: decoded.values, shape: entry.shape });
+    }
+    if (offset !== bytes.length) throw new Error(`${jsonPath}: shards hold ${bytes.length} bytes, manifest describes ${offset}.`);
+  }
+  const layers = new Map<string, { kernel: Float32Array; kernelShape: number[]; bias: Float32Array }>();
+  let cin = 3;
+  for (const layer of VGG19_LAYERS) {
+    const kernel = values.get(`${layer}/kernel`);
+    const bias = values.get(`${layer}/bias`);
+    if (!kernel || !bias) throw new Error(`${jsonPath}: weight "${layer}/${kernel ? 'bias' : 'kernel'}" is missing; is this VGG19? ${VGG_HOW_TO_GET}`);
+    const cout = bias.shape[0];
+    if (kernel.shape.join() !== [3, 3, cin, cout].join()) {
+      throw new Error(`${jsonPath}: "${layer}/kernel" has shape [${kernel.shape}], expected [3,3,${cin},${cout}] (HWIO).`);
+    }
+    layers.set(layer, { kernel: kernel.data, kernelShape: kernel.shape, bias: bias.data });
+    cin = cout;
+  }
+  return layers;
+}
+
+function decodeWeight(entry: ManifestEntry, bytes: Buffer, offset: number, count: number, where: string): { values: Float32Array; byteLength: number } {
+  const q = entry.quantization;
+  const view = (bytesPer: number) => {
+    if (offset + count * bytesPer > bytes.length) throw new Error(`${where}: weight "${entry.name}" runs past the end of its shards.`);
+    return bytes.subarray(offset, offset + count * bytesPer);
+  };
+  const values = new Float32Array(count);
+  if (!q) {
+    if (entry.dtype !== 'float32') throw new Error(`${where}: weight "${entry.name}" has dtype ${entry.dtype}; expected float32.`);
+    const raw = view(4);
+    values.set(new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.length)));
+    return { values, byteLength: count * 4 };
+  }
+  if (q.dtype === 'uint8' || q.dtype === 'uint16') {
+    const per = q.dtype === 'uint8' ? 1 : 2;
+    const raw = view(per);
+    const min = q.min ?? 0;
+    const scale = q.scale ?? 1;
+    for (let i = 0; i < count; i++) values[i] = min + scale * (per === 1 ? raw[i] : raw.readUInt16LE(i * 2));
+    return { values, byteLength: count * per };
+  }
+  if (q.dtype === 'float16') {
+    const raw = view(2);
+    for (let i = 0; i < count; i++) values[i] = float16BitsToFloat32(raw.readUInt16LE(i * 2));
+    return { values, byteLength: count * 2 };
+  }
+  throw new Error(`${where}: weight "${entry.name}" uses quantization ${JSON.stringify(q)}, which is not supported.`);
+}
+
+/** VGG19 conv stack on the current tfjs backend. Call `dispose()` when done. */
+export class VggFeatures {
+  private readonly _layers: { name: string; kernel: tf.Tensor4D; bias: tf.Tensor1D }[];
+
+  private constructor(layers: { name: string; kernel: tf.Tensor4D; bias: tf.Tensor1D }[]) {
+    this._layers = layers;
+  }
+
+  static async load(path: string): Promise<VggFeatures> {
+    const weights = await readVggWeights(path);
+    return new VggFeatures(
+      VGG19_LAYERS.map((name) => {
+        const w = weights.get(name)!;
+        return {
+          name,
+          kernel: tf.keep(tf.tensor4d(w.kernel, w.kernelShape as [number, number, number, number])),
+          bias: tf.keep(tf.tensor1d(w.bias)),
+        };
+      }),
+    );
+  }
+
+  /**
+   * Features at `taps` for RGB 0..255 images [b,h,w,3]. Runs only as deep as the deepest tap.
+   * The returned tensors are not kept: call inside `tf.tidy` (or dispose them).
+   */
+  features(images: tf.Tensor4D, taps: readonly VggTap[]): Map<VggTap, tf.Tensor4D> {
+    const wanted = new Map<string, VggTap>(taps.map((tap) => [tapLayerName(tap), tap]));
+    const deepest = Math.max(...taps.map((tap) => VGG19_LAYERS.indexOf(tapLayerName(tap))));
+    const result = new Map<VggTap, tf.Tensor4D>();
+    // RGB -> BGR and mean subtraction as one affine op per channel.
+    let x = tf.sub(tf.reverse(images, -1), tf.tensor1d([...VGG_BGR_MEAN])) as tf.Tensor4D;
+    for (let i = 0; i <= deepest; i++) {
+      const layer = this._layers[i];
+      if (i > 0 && layer.name.endsWith('_conv1')) x = tf.maxPool(x, 2, 2, 'valid');
+      x = tf.relu(tf.add(tf.conv2d(x, layer.kernel, 1, 'same'), layer.bias)) as tf.Tensor4D;
+      const tap = wanted.get(layer.name);
+      if (tap) result.set(tap, x);
+    }
+    return result;
+  }
+
+  dispose(): void {
+    for (const layer of this._layers) {
+      layer.kernel.dispose();
+      layer.bias.dispose();
+    }
+  }
+}
