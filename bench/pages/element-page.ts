@@ -1,0 +1,128 @@
+/**
+ * Runs in headless Chromium (driven by bench/element.bench.ts): frames per second of <nst-video>
+ * on one tfjs backend at one source resolution, next to the plain per-frame loop with the same
+ * model (fromPixels -> predict -> toPixels to a canvas) in the same page.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import '../../plugin/src/index.js';
+import { loadStyleModel, type BackendName, type BrowserStyleModel, type NstVideoElement } from '../../plugin/src/index.js';
+
+export interface ElementBenchRequest {
+  backend: BackendName;
+  width: number;
+  height: number;
+  /** How long each of the two loops is timed, after a warm-up frame. */
+  seconds: number;
+  /** Skip when one frame is estimated to take longer (software GPU backends here). */
+  maxFrameMs: number;
+  modelUrl: string;
+  wasmPaths: string;
+}
+
+/** A moving test picture, different each frame. */
+function drawFrame(context: CanvasRenderingContext2D, width: number, height: number, frame: number): void {
+  const gradient = context.createLinearGradient(0, 0, width, height);
+  gradient.addColorStop(0, `hsl(${(frame * 7) % 360} 70% 45%)`);
+  gradient.addColorStop(1, `hsl(${(frame * 7 + 180) % 360} 70% 55%)`);
+  context.fillStyle = gradient;
+  context.fillRect(0, 0, width, height);
+  context.fillStyle = '#fff';
+  context.fillRect((frame * 9) % width, height / 3, width / 6, height / 3);
+}
+
+async function plainFrame(model: BrowserStyleModel, source: HTMLCanvasElement, target: HTMLCanvasElement): Promise<void> {
+  const picture = tf.tidy(() => {
+    const batch = tf.expandDims(tf.cast(tf.browser.fromPixels(source, 3), 'float32'), 0) as tf.Tensor4D;
+    return tf.clipByValue(tf.div(tf.squeeze(model.predict(batch), [0]), 255), 0, 1) as tf.Tensor3D;
+  });
+  await tf.browser.toPixels(picture, target);
+  picture.dispose();
+}
+
+async function runElementBench(request: ElementBenchRequest): Promise<Record<string, unknown>> {
+  const { backend, width, height, seconds } = request;
+  const source = document.createElement('canvas');
+  [source.width, source.height] = [width, height];
+  const context = source.getContext('2d')!;
+  let frame = 0;
+  drawFrame(context, width, height, frame++);
+
+  // The plain loop, after two small probes (64x48, 128x96) that estimate the time of a frame as
+  // fixed cost + cost per pixel, to skip what would take minutes.
+  const model = await loadStyleModel(request.modelUrl, { backend, wasmPaths: request.wasmPaths });
+  const target = document.createElement('canvas');
+  const probeMs: number[] = [];
+  for (const [w, h] of [[64, 48], [128, 96]]) {
+    const probe = document.createElement('canvas');
+    [probe.width, probe.height] = [w, h];
+    probe.getContext('2d')!.drawImage(source, 0, 0, w, h);
+    await plainFrame(model, probe, target); // compiles shaders / warms up
+    const t0 = performance.now();
+    await plainFrame(model, probe, target);
+    probeMs.push(performance.now() - t0);
+  }
+  const perPixel = Math.max(0, (probeMs[1] - probeMs[0]) / (128 * 96 - 64 * 48));
+  const estimateMs = probeMs[0] + perPixel * (width * height - 64 * 48);
+  let started = 0;
+  const row = { backend: model.backend.backend, software: model.backend.software, width, height, inference: `${width}x${height}` };
+  if (estimateMs > request.maxFrameMs) {
+    model.dispose();
+    return { ...row, skipped: `estimated ${(estimateMs / 1000).toFixed(0)} s per frame` };
+  }
+  await plainFrame(model, source, target);
+  let plainFrames = 0;
+  started = performance.now();
+  while (plainFrames < 3 || performance.now() - started < seconds * 1000) {
+    drawFrame(context, width, height, frame++);
+    await plainFrame(model, source, target);
+    plainFrames++;
+  }
+  const plainFps = (plainFrames * 1000) / (performance.now() - started);
+  model.dispose();
+
+  // The element, fed one frame whenever it has shown the last (it never has two in flight).
+  const stream = source.captureStream(0);
+  const track = stream.getVideoTracks()[0] as CanvasCaptureMediaStreamTrack;
+  const element = document.createElement('nst-video') as NstVideoElement;
+  Object.assign(element, { backend, wasmPaths: request.wasmPaths, inferenceSize: Math.min(width, height), smoothing: 0.5, autoplay: true, muted: true, model: request.modelUrl });
+  element.srcObject = stream;
+  document.body.append(element);
+  const shown = async (count: number) => {
+    const deadline = performance.now() + Math.max(60_000, estimateMs * 4);
+    while (element.stats.frames < count) {
+      if (element.error) throw element.error;
+      if (performance.now() > deadline) throw new Error(`<nst-video> showed no frame within ${deadline} ms (status ${element.status})`);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+  };
+  try {
+    track.requestFrame();
+    await shown(1);
+    let before = element.stats.frames;
+    started = performance.now();
+    let elementFrames = 0;
+    while (elementFrames < 3 || performance.now() - started < seconds * 1000) {
+      drawFrame(context, width, height, frame++);
+      track.requestFrame();
+      await shown(before + 1);
+      before = element.stats.frames;
+      elementFrames++;
+    }
+    const elementFps = (elementFrames * 1000) / (performance.now() - started);
+    const stats = element.stats;
+    return {
+      ...row,
+      presentation: stats.presentation,
+      element_fps: elementFps,
+      element_inference_ms: stats.inferenceMs,
+      estimated_frame_ms: estimateMs,
+      plain_fps: plainFps,
+      element_vs_plain: elementFps / plainFps,
+    };
+  } finally {
+    element.remove();
+    track.stop();
+  }
+}
+
+Object.assign(globalThis, { runElementBench });
