@@ -85,6 +85,12 @@ describe('nst init + nst stylize', () => {
     assert.match(result.stderr, /corrupt/);
   });
 
+  it('--backend webgpu either runs on a GPU or says that WebGPU is missing and what to do', async () => {
+    const result = await nst('stylize', '--model', join(dir, 'm'), '--input', join(dir, 'photo.jpg'), '--output', join(dir, 'gpu.png'), '--size', '32', '--backend', 'webgpu');
+    if (result.code === 0) assert.match(result.stdout, /on webgpu \(requested\)/);
+    else assert.match(result.stderr, /WebGPU is not available: .+\. Use --backend wasm/);
+  });
+
   it('says what is wrong with a missing model or an unreadable photo', async () => {
     const missing = await nst('stylize', '--model', join(dir, 'nope'), '--input', join(dir, 'photo.jpg'), '--output', join(dir, 'x.png'));
     assert.notEqual(missing.code, 0);
