@@ -24,7 +24,8 @@ const MAX_GAIN = 8;
  * values (see `toDisplay`), mixed with the stylised colour by `amount`:
  *
  * - `luminance`: BT.601 YUV with Y from the stylised pixel and U, V from the reference pixel;
- *   per-pixel chroma is the photo's, so the mean chroma is too (up to gamut clipping).
+ *   per-pixel chroma is the photo's, so the mean chroma is too. Where the stylised Y and the
+ *   photo's chroma make no valid RGB colour, Y gives way (is clamped), not the chroma.
  * - `mean-variance`: per channel `(s - mean_s) / std_s * std_r + mean_r` (Reinhard-style transfer
  *   in RGB), the gain clamped to [0, 8]. The means and standard deviations come from a two-stage
  *   reduction on the GPU: a 64x16 float target of per-cell moments (each cell averages 8x8 taps of
@@ -116,7 +117,13 @@ export class ColorMatchNode extends Node {
   apply(styled: Node<'vec4'>, reference: Node<'vec4'>): Node<'vec4'> {
     const s = toDisplay(styled, this.displayEncoding).rgb;
     const r = toDisplay(reference, this.displayEncoding).rgb;
-    const luminance = yuvToRgb(vec3(rgbToYuv(s).x, rgbToYuv(r).yz));
+    // Luminance transfer keeps the reference's chroma exactly: RGB = Y + offset(U, V), and where the
+    // style's Y would push a channel out of 0..1, Y is clamped to the range that chroma allows
+    // (never empty: the reference pixel itself lies in it) instead of clipping the channels.
+    const offset = yuvToRgb(vec3(0, rgbToYuv(r).yz));
+    const lowest = max(offset.x.negate(), max(offset.y.negate(), offset.z.negate()));
+    const highest = float(1).sub(max(offset.x, max(offset.y, offset.z)));
+    const luminance = offset.add(clamp(rgbToYuv(s).x, lowest, highest));
     const stat = (index: number): Node<'vec3'> => this._statsNode.load(ivec2(index, 0)).rgb;
     const [meanS, meanR] = [stat(0), stat(2)];
     const stdS = sqrt(max(stat(1).sub(meanS.mul(meanS)), 0));

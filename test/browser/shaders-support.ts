@@ -46,8 +46,10 @@ export function clamp01(v: number): number {
   return Math.min(1, Math.max(0, v));
 }
 
+export type TextureType = 'unsigned-byte' | 'float';
+
 /** A DataTexture of the picture, untagged, no flip: 8-bit (rounded) or float32. */
-export function pictureTexture(picture: Picture, type: 'unsigned-byte' | 'float' = 'unsigned-byte'): DataTexture {
+export function pictureTexture(picture: Picture, type: TextureType = 'unsigned-byte'): DataTexture {
   const data = type === 'float' ? picture.data.slice() : Uint8Array.from(picture.data, (v) => Math.round(v * 255));
   const texture = new DataTexture(data, picture.width, picture.height, RGBAFormat, type === 'float' ? FloatType : UnsignedByteType);
   texture.colorSpace = NoColorSpace;

@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import { NodeMaterial, QuadMesh } from 'three/webgpu';
 import type { DataTexture, WebGPURenderer } from 'three/webgpu';
 import { texture, vec4 } from 'three/tsl';
-import { NstStylizeChain, colorMatch, temporalSmoothing } from '../../shaders/src/index.js';
+import { DEFAULT_MOTION_THRESHOLD, NstStylizeChain, colorMatch, temporalSmoothing } from '../../shaders/src/index.js';
 import {
   BACKENDS, HEIGHT, WIDTH,
   channelStats, disposeAll, floatTarget, gaussian, makePicture, makeRenderer, maxAbsDiff, meanAbsDiff, meanYuv,
@@ -53,17 +53,25 @@ async function nextFrame(): Promise<void> {
 for (const backend of BACKENDS) {
   describe(`temporal smoothing on ${backend.name}`, function () {
     let renderer: WebGPURenderer;
+    /** One chain for the clips (compiling is slow on SwiftShader); each run starts with reset(). */
+    let chain: NstStylizeChain;
 
     before(async () => {
       renderer = await makeRenderer(backend.forceWebGL);
+      chain = new NstStylizeChain(renderer);
+      chain.setSize(WIDTH, HEIGHT);
     });
 
-    after(() => renderer?.dispose());
+    after(() => {
+      chain?.dispose();
+      renderer?.dispose();
+    });
 
     /** Runs a clip through a fresh chain (strength 1, no colour match) and returns every output frame. */
-    async function runChain(clip: Clip, setup: (chain: NstStylizeChain) => void): Promise<Picture[]> {
-      const chain = new NstStylizeChain(renderer);
-      chain.setSize(WIDTH, HEIGHT);
+    async function runChain(clip: Clip, setup: (subject: NstStylizeChain) => void): Promise<Picture[]> {
+      chain.smoothing = 0;
+      chain.temporalSmoothing.motionThreshold.value = DEFAULT_MOTION_THRESHOLD;
+      chain.reset();
       setup(chain);
       const [styledTexture, originalTexture, target] = [pictureTexture(clip.styled[0]), pictureTexture(clip.originals[0]), floatTarget()];
       const outputs: Picture[] = [];
@@ -73,7 +81,6 @@ for (const backend of BACKENDS) {
         chain.render(styledTexture, originalTexture, target);
         outputs.push(await readPicture(renderer, target));
       }
-      chain.dispose();
       disposeAll(styledTexture, originalTexture, target);
       return outputs;
     }
@@ -88,8 +95,8 @@ for (const backend of BACKENDS) {
     for (const sensorNoise of [SENSOR_NOISE, 0.03]) {
       it(`halves (or better) the frame-to-frame change of a still scene with sensor noise ${sensorNoise} with smoothing 0.8`, async () => {
         const clip = makeClip(() => warmScene(), 7, sensorNoise);
-        const perFrame = flicker(await runChain(clip, (chain) => (chain.smoothing = 0)));
-        const smoothed = flicker(await runChain(clip, (chain) => (chain.smoothing = 0.8)));
+        const perFrame = flicker(await runChain(clip, (subject) => (subject.smoothing = 0)));
+        const smoothed = flicker(await runChain(clip, (subject) => (subject.smoothing = 0.8)));
         console.log(`${backend.name} still scene, noise ${sensorNoise}: flicker ${perFrame.toFixed(4)} (smoothing 0) -> ${smoothed.toFixed(4)} (0.8), ratio ${(smoothed / perFrame).toFixed(3)}`);
         expect(perFrame, 'the stand-in network flickers').to.be.greaterThan(0.01);
         expect(smoothed / perFrame).to.be.at.most(0.5);
@@ -98,13 +105,13 @@ for (const backend of BACKENDS) {
 
     it('leaves no ghost trail where the picture moves: as close to the per-frame output there as where it is still', async () => {
       const clip = makeClip(panningScene, 11);
-      const perFrame = await runChain(clip, (chain) => (chain.smoothing = 0));
-      const smoothed = await runChain(clip, (chain) => (chain.smoothing = 0.8));
+      const perFrame = await runChain(clip, (subject) => (subject.smoothing = 0));
+      const smoothed = await runChain(clip, (subject) => (subject.smoothing = 0.8));
       // The same blend with motion detection switched off (threshold above any change): a plain
       // exponential average, which must fail the same comparison, or the comparison proves nothing.
-      const unaware = await runChain(clip, (chain) => {
-        chain.smoothing = 0.8;
-        chain.temporalSmoothing.motionThreshold.value = 1;
+      const unaware = await runChain(clip, (subject) => {
+        subject.smoothing = 0.8;
+        subject.temporalSmoothing.motionThreshold.value = 1;
       });
       const changed = (t: number, x: number, y: number): boolean => {
         const i = (y * WIDTH + x) * 4;
@@ -136,10 +143,9 @@ for (const backend of BACKENDS) {
 
     it('outputs the styled frame unblended on the first frame after reset()', async () => {
       const clip = makeClip(panningScene, 3);
-      const perFrame = await runChain(clip, (chain) => (chain.smoothing = 0));
-      const chain = new NstStylizeChain(renderer);
-      chain.setSize(WIDTH, HEIGHT);
+      const perFrame = await runChain(clip, (subject) => (subject.smoothing = 0));
       chain.smoothing = 0.9;
+      chain.reset();
       const textures = clip.styled.slice(0, 4).map((styled, t) => [pictureTexture(styled), pictureTexture(clip.originals[t])] as const);
       const target = floatTarget();
       for (const [styled, original] of textures.slice(0, 3)) chain.render(styled, original, target);
@@ -148,7 +154,6 @@ for (const backend of BACKENDS) {
       chain.reset();
       chain.render(textures[3][0], textures[3][1], target);
       expect(maxAbsDiff(await readPicture(renderer, target), perFrame[3])).to.be.lessThan(2e-3);
-      chain.dispose();
       disposeAll(target, ...textures.flat());
     });
 
@@ -168,9 +173,9 @@ for (const backend of BACKENDS) {
       const material = new NodeMaterial();
       material.fragmentNode = vec4(smoothed.rgb, 1);
       const quad = new QuadMesh(material);
-      const chain = new NstStylizeChain(renderer);
-      chain.setSize(WIDTH, HEIGHT);
       chain.smoothing = 0.8;
+      chain.temporalSmoothing.motionThreshold.value = DEFAULT_MOTION_THRESHOLD;
+      chain.reset();
       const chainTarget = floatTarget();
       const frames: Picture[] = [];
       for (let t = 0; t < 6; t++) {
@@ -203,7 +208,6 @@ for (const backend of BACKENDS) {
       smoothed.dispose();
       matched.dispose();
       material.dispose();
-      chain.dispose();
       disposeAll(styledTexture, originalTexture, target, chainTarget);
     });
   });
