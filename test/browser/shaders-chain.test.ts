@@ -1,7 +1,7 @@
 // NstStylizeChain on synthetic frames, on WebGPU (render targets only) and WebGL2: strength,
 // resampling of any styled texture type, orientation, colour matching, and no shader rebuilds.
 import { expect } from 'chai';
-import { NodeMaterial, QuadMesh, SRGBColorSpace } from 'three/webgpu';
+import { ExternalTexture, FloatType, NoColorSpace, NodeMaterial, QuadMesh, RGBAFormat, SRGBColorSpace } from 'three/webgpu';
 import type { WebGPURenderer } from 'three/webgpu';
 import { texture, vec4 } from 'three/tsl';
 import { NstStylizeChain } from '../../shaders/src/index.js';
@@ -11,6 +11,33 @@ import {
   gaussian, readPicture, resample, stylise, warmScene,
 } from './shaders-support.js';
 import type { Picture, TextureType } from './shaders-support.js';
+
+/**
+ * A float32 RGBA texture made with the backend's own API, outside three (rows in data order), the
+ * way tfjs's GPU backends hand over a tensor.
+ */
+function rawFloatTexture(renderer: WebGPURenderer, width: number, height: number, data: Float32Array<ArrayBuffer>): WebGLTexture | GPUTexture {
+  const backend = renderer.backend as unknown as { isWebGLBackend?: boolean; gl: WebGL2RenderingContext; device: GPUDevice };
+  if (backend.isWebGLBackend) {
+    const gl = backend.gl;
+    const texture = gl.createTexture();
+    gl.bindTexture(gl.TEXTURE_2D, texture);
+    gl.pixelStorei(gl.UNPACK_ALIGNMENT, 4);
+    gl.texImage2D(gl.TEXTURE_2D, 0, gl.RGBA32F, width, height, 0, gl.RGBA, gl.FLOAT, data);
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MIN_FILTER, gl.NEAREST);
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MAG_FILTER, gl.NEAREST);
+    gl.bindTexture(gl.TEXTURE_2D, null);
+    renderer.resetState(); // three's cached GL state is stale after raw GL calls
+    return texture;
+  }
+  const texture = backend.device.createTexture({
+    size: [width, height],
+    format: 'rgba32float',
+    usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST,
+  });
+  backend.device.queue.writeTexture({ texture }, data, { bytesPerRow: width * 16 }, [width, height]);
+  return texture;
+}
 
 /** Settings each single-frame render starts from: the defaults, without smoothing. */
 const DEFAULTS = { strength: 1, smoothing: 0, colorMatch: 0, colorMatchMode: 'luminance', flipStyledY: false } as const;
@@ -102,6 +129,20 @@ for (const backend of BACKENDS) {
       });
       const shown = await renderOnce({ flipStyledY: true }, { styled: flipped });
       expect(maxAbsDiff(shown, styledUp)).to.be.lessThan(2e-3);
+    });
+
+    it('takes the styled frame as an ExternalTexture (a raw float GPU texture, as tfjs hands it over)', async () => {
+      const data = quantised(styled).data as Float32Array<ArrayBuffer>;
+      const external = new ExternalTexture(rawFloatTexture(renderer, STYLED_WIDTH, STYLED_HEIGHT, data));
+      external.type = FloatType;
+      external.format = RGBAFormat;
+      external.colorSpace = NoColorSpace;
+      Object.assign(chain, DEFAULTS);
+      chain.reset();
+      const [originalTexture, target] = [pictureTexture(original), floatTarget()];
+      chain.render(external, originalTexture, target);
+      expect(maxAbsDiff(await readPicture(renderer, target), styledUp)).to.be.lessThan(2e-3);
+      disposeAll(originalTexture, target, external);
     });
 
     it('takes a Float original frame as well as an UnsignedByte one', async () => {
