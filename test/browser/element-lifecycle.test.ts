@@ -3,8 +3,8 @@
 // model and source mid-stream, and a lost WebGL context.
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs-core';
-import { NstVideoElement } from '../../plugin/src/index.js';
-import { CLIP_URL, FrameFeeder, MODEL_URL, elementCanvas, makeElement, meanAbsDiff, nextEvent, pixelsOf, seeded, waitFor } from './element-helpers.js';
+import { NstVideoElement, loadStyleModel } from '../../plugin/src/index.js';
+import { CLIP_URL, FrameFeeder, MODEL_URL, WASM_PATHS, elementCanvas, makeElement, meanAbsDiff, nextEvent, pixelsOf, seeded, waitFor } from './element-helpers.js';
 
 const [WIDTH, HEIGHT] = [128, 96];
 
@@ -104,16 +104,44 @@ describe('<nst-video> lifecycle', function () {
     iframe.remove();
   });
 
-  it('backend="webgl" runs the network on WebGL', async function () {
+  it('backend="webgl" runs the network on WebGL, sharing the renderer\'s context (no readback), with the same picture as wasm', async function () {
     this.timeout(240000);
-    const draw = drawNoisy(seeded(5));
-    const element = fedElement({ backend: 'webgl' });
-    feeder!.send(draw);
+    // The same frame every time (no noise), with a top/bottom asymmetry that a flip would show.
+    const noisy = drawNoisy(seeded(5));
+    const draw = (context: CanvasRenderingContext2D) => {
+      noisy(context);
+      context.fillStyle = '#20c040';
+      context.fillRect(0, 0, WIDTH, 20);
+      context.fillStyle = '#f0f0f0';
+      context.fillRect(90, 60, 30, 30);
+    };
+    const still = document.createElement('canvas');
+    [still.width, still.height] = [WIDTH, HEIGHT];
+    draw(still.getContext('2d')!);
+    feeder ??= new FrameFeeder(WIDTH, HEIGHT);
+    const same = (context: CanvasRenderingContext2D) => context.drawImage(still, 0, 0);
+    feeder.send(same);
+    const reference = await loadStyleModel(MODEL_URL, { backend: 'wasm', wasmPaths: WASM_PATHS });
+    const expected = pixelsOf(await createImageBitmap(await reference.stylize(feeder.canvas, { size: 32 })), WIDTH, HEIGHT);
+    reference.dispose();
+    const element = fedElement({ backend: 'webgl', smoothing: '0' });
     const loaded = await nextEvent<CustomEvent>(element, 'nst-model-load', 120000);
     expect(loaded.detail.backend).to.equal('webgl');
     await nextEvent(element, 'nst-ready', 120000);
+    await feeder.settle([element]);
+    await feeder.push(same, [element], 120000);
     expect(element.stats.backend).to.equal('webgl');
+    expect(element.stats.zeroCopy, 'tfjs output went to three.js as a texture').to.equal(true);
     expect(element.status).to.equal('running');
+    const difference = meanAbsDiff(pixelsOf(elementCanvas(element)), expected);
+    const flipped = document.createElement('canvas');
+    [flipped.width, flipped.height] = [WIDTH, HEIGHT];
+    const flippedContext = flipped.getContext('2d')!;
+    flippedContext.scale(1, -1);
+    flippedContext.drawImage(elementCanvas(element), 0, -HEIGHT);
+    console.log(`webgl zero-copy vs wasm stylize(): mean |diff| = ${difference.toFixed(2)} (upside down: ${meanAbsDiff(pixelsOf(flipped), expected).toFixed(2)})`);
+    expect(difference).to.be.lessThan(1.5);
+    expect(meanAbsDiff(pixelsOf(flipped), expected), 'a flipped picture would fail').to.be.greaterThan(5);
   });
 
   it('pause() stops stylising, play() resumes; reset() clears the temporal history', async () => {

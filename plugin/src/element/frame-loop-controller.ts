@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import type { BrowserStyleModel } from '../load-style-model.js';
-import type { NstGpuPresenter } from './gpu-presenter.js';
+import type { NstGpuPresenter, StyledFrame } from './gpu-presenter.js';
 import { NstVideoError } from './nst-video-events.js';
 
 export interface FrameLoopCallbacks {
@@ -32,6 +32,7 @@ export interface FrameLoopMeasurements {
   height: number;
   inferenceWidth: number;
   inferenceHeight: number;
+  zeroCopy: boolean;
 }
 
 const WINDOW_MS = 1000;
@@ -46,6 +47,7 @@ export class FrameLoopController implements ReactiveController {
   private _frames = 0;
   private _dropped = 0;
   private _recent: { time: number; inferenceMs: number }[] = [];
+  private _zeroCopy = false;
   private _size = { width: 0, height: 0, inferenceWidth: 0, inferenceHeight: 0 };
 
   constructor(
@@ -102,7 +104,7 @@ export class FrameLoopController implements ReactiveController {
   measurements(now = performance.now()): FrameLoopMeasurements {
     this._recent = this._recent.filter((entry) => now - entry.time <= WINDOW_MS);
     const inferenceMs = this._recent.length ? this._recent.reduce((sum, entry) => sum + entry.inferenceMs, 0) / this._recent.length : 0;
-    return { fps: this._recent.length * (1000 / WINDOW_MS), inferenceMs, frames: this._frames, droppedFrames: this._dropped, ...this._size };
+    return { fps: this._recent.length * (1000 / WINDOW_MS), inferenceMs, frames: this._frames, droppedFrames: this._dropped, zeroCopy: this._zeroCopy, ...this._size };
   }
 
   hostConnected(): void {}
@@ -164,26 +166,30 @@ export class FrameLoopController implements ReactiveController {
     if (!video || !model || model.disposed || video.readyState < HTMLMediaElement.HAVE_CURRENT_DATA || !video.videoWidth) return;
     const started = performance.now();
     const frame = await createImageBitmap(video);
-    let pixels: { data: Uint8ClampedArray; width: number; height: number };
+    const size = Math.min(this._callbacks.inferenceSize(), Math.min(frame.width, frame.height));
+    let presenter: NstGpuPresenter;
+    let styled: StyledFrame;
     try {
-      const size = Math.min(this._callbacks.inferenceSize(), Math.min(frame.width, frame.height));
-      const styled = tf.tidy(() => model.stylizeTensor(tf.browser.fromPixels(frame, 3), { size }));
-      pixels = await model.toRgbaPixels(styled);
+      presenter = await this._callbacks.presenter();
+      const shared = await presenter.shareWithTfjs();
+      if (shared) {
+        // Zero-copy: tfjs runs on the renderer's context and hands over its output texture.
+        presenter.prepareForTfjs();
+        styled = shared.toTexture(tf.tidy(() => model.stylizeTensor(tf.browser.fromPixels(frame, 3), { size })));
+      } else {
+        const rgb = tf.tidy(() => model.stylizeTensor(tf.browser.fromPixels(frame, 3), { size }));
+        const pixels = await model.toRgbaPixels(rgb);
+        styled = { data: new Uint8Array(pixels.data.buffer, pixels.data.byteOffset, pixels.data.byteLength), width: pixels.width, height: pixels.height };
+      }
     } catch (error) {
       frame.close();
       throw error;
     }
     const inferenceMs = performance.now() - started;
-    let presenter: NstGpuPresenter;
-    try {
-      presenter = await this._callbacks.presenter();
-    } catch (error) {
-      frame.close();
-      throw error;
-    }
+    this._zeroCopy = 'release' in styled;
     const { width, height } = frame;
-    await presenter.present({ data: new Uint8Array(pixels.data.buffer, pixels.data.byteOffset, pixels.data.byteLength), width: pixels.width, height: pixels.height }, frame);
-    this._size = { width, height, inferenceWidth: pixels.width, inferenceHeight: pixels.height };
+    await presenter.present(styled, frame);
+    this._size = { width, height, inferenceWidth: styled.width, inferenceHeight: styled.height };
     this._frames++;
     this._recent.push({ time: performance.now(), inferenceMs });
     if (this._running) this._callbacks.onFrame();

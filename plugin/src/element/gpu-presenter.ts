@@ -7,8 +7,10 @@
  * Chromium) crashes the GPU process when it presents to a canvas, taking every WebGL context on
  * the page with it (PLATFORM.md), so there the same renderer runs on its WebGL2 backend.
  */
-import { DataTexture, LinearFilter, LinearSRGBColorSpace, NoColorSpace, RGBAFormat, Texture, UnsignedByteType, WebGPURenderer } from 'three/webgpu';
+import { DataTexture, ExternalTexture, FloatType, LinearFilter, LinearSRGBColorSpace, NoColorSpace, RGBAFormat, Texture, UnsignedByteType, WebGPURenderer } from 'three/webgpu';
+import * as tf from '@tensorflow/tfjs-core';
 import { NstStylizeChain, type ColorMatchMode } from 'nst-video-shaders';
+import { SharedWebGlBackend } from './shared-webgl-backend.js';
 
 export type PresentationApi = 'webgpu' | 'webgl2';
 
@@ -32,6 +34,19 @@ export interface StyledPixels {
   readonly width: number;
   readonly height: number;
 }
+
+/**
+ * The styled frame as a texture on the renderer's own WebGL2 context (tfjs shares it): RGBA
+ * float 0..1, first row at the top. `release()` hands the texture back to tfjs after drawing.
+ */
+export interface StyledGlTexture {
+  readonly texture: WebGLTexture;
+  readonly width: number;
+  readonly height: number;
+  release(): void;
+}
+
+export type StyledFrame = StyledPixels | StyledGlTexture;
 
 /** Raised when the GPU or its context goes away; the element reports it as phase 'device-lost'. */
 export class NstDeviceLostError extends Error {
@@ -68,6 +83,8 @@ export class NstGpuPresenter {
   private _width = 0;
   private _height = 0;
   private _disposed = false;
+  private _shared: SharedWebGlBackend | null = null;
+  private _sharing: Promise<SharedWebGlBackend | null> | null = null;
 
   private constructor(
     readonly choice: PresenterChoice,
@@ -134,15 +151,85 @@ export class NstGpuPresenter {
    * Draws one frame: `styled` (the network's output, any size) over `original` (the source frame
    * it was made from, shown at its own resolution). Takes ownership of `original` and closes it.
    */
-  async present(styled: StyledPixels, original: ImageBitmap): Promise<void> {
+  async present(styled: StyledFrame, original: ImageBitmap): Promise<void> {
     if (this._disposed) {
       original.close();
+      if ('release' in styled) styled.release();
       return;
     }
     this._resize(original.width, original.height);
     this._setOriginal(original);
-    const styledTexture = this._setStyled(styled);
-    this.chain.render(styledTexture, this._original!, null);
+    if ('release' in styled) {
+      // tfjs drew on this context: three's cached GL state is stale.
+      this.renderer.resetState();
+      const texture = new ExternalTexture(styled.texture);
+      texture.type = FloatType;
+      texture.format = RGBAFormat;
+      (texture as unknown as { image: { width: number; height: number } }).image = { width: styled.width, height: styled.height };
+      frameTexture(texture);
+      try {
+        this.chain.render(texture, this._original!, null);
+      } finally {
+        texture.dispose();
+        styled.release();
+      }
+      return;
+    }
+    this.chain.render(this._setStyled(styled), this._original!, null);
+  }
+
+  /**
+   * When tfjs runs on WebGL and frames are drawn with WebGL2, moves tfjs onto this renderer's
+   * context (once), so frames need no readback. Resolves with the shared backend while it is
+   * tfjs's current one, else null (then frames are read back and uploaded).
+   */
+  async shareWithTfjs(): Promise<SharedWebGlBackend | null> {
+    if (this._disposed) return null;
+    const gl = this.gl;
+    if (!this._sharing && gl && tf.getBackend() === 'webgl') {
+      this._sharing = SharedWebGlBackend.start(gl).then(
+        (shared) => (this._shared = shared),
+        (error: Error) => {
+          console.warn(`<nst-video>: frames are read back from tfjs (sharing the WebGL context failed: ${error.message})`);
+          return null;
+        },
+      );
+    }
+    const shared = this._sharing ? await this._sharing : null;
+    return shared?.active ? shared : null;
+  }
+
+  /** True once tfjs has run on this renderer's context: its tensors die with the presenter. */
+  get sharesTfjs(): boolean {
+    return this._shared !== null;
+  }
+
+  /** The WebGL2 context frames are drawn with; null when presenting through WebGPU. */
+  get gl(): WebGL2RenderingContext | null {
+    return this.choice.api === 'webgl2' ? ((this.renderer.backend as unknown as { gl?: WebGL2RenderingContext }).gl ?? null) : null;
+  }
+
+  /**
+   * Puts the GL state where tfjs's WebGL backend expects it before it runs on the shared context
+   * (tfjs sets these once, when it creates a context of its own).
+   */
+  prepareForTfjs(): void {
+    const gl = this.gl;
+    if (!gl) return;
+    gl.bindFramebuffer(gl.FRAMEBUFFER, null);
+    gl.disable(gl.DEPTH_TEST);
+    gl.disable(gl.STENCIL_TEST);
+    gl.disable(gl.BLEND);
+    gl.disable(gl.DITHER);
+    gl.disable(gl.POLYGON_OFFSET_FILL);
+    gl.disable(gl.SAMPLE_COVERAGE);
+    gl.enable(gl.SCISSOR_TEST);
+    gl.enable(gl.CULL_FACE);
+    gl.cullFace(gl.BACK);
+    gl.colorMask(true, true, true, true);
+    gl.pixelStorei(gl.UNPACK_FLIP_Y_WEBGL, false);
+    gl.pixelStorei(gl.UNPACK_PREMULTIPLY_ALPHA_WEBGL, false);
+    gl.pixelStorei(gl.UNPACK_ALIGNMENT, 4);
   }
 
   /** Lets go of the frame textures and the temporal history (the source changed). */
@@ -163,6 +250,7 @@ export class NstGpuPresenter {
     this._styled?.dispose();
     this._original?.dispose();
     this._originalBitmap?.close();
+    this._shared?.remove();
     this.renderer.dispose();
   }
 

@@ -96,10 +96,13 @@ export class ModelController implements ReactiveController {
     );
   }
 
-  /** Forgets the request so that the same one loads again (after an error, say). */
-  retry(): void {
+  /** Lets the current model go (its weights were lost with a GPU context, say) and loads the same request again. */
+  reload(): void {
     const request = this._request;
+    this._abort?.abort();
+    this._abort = null;
     this._request = null;
+    this._release();
     this.request(request);
   }
 

@@ -383,7 +383,13 @@ export class NstVideoElement extends LitElement {
     this._presenterPromise = null;
     this._presenter = null;
     void presenter?.then(
-      (p) => this._loop.idle().then(() => p.dispose()),
+      (p) =>
+        this._loop.idle().then(() => {
+          const modelOnContext = p.sharesTfjs;
+          p.dispose();
+          // The model's weights lived on the presenter's GL context: load them again.
+          if (modelOnContext && this.isConnected) this._models.reload();
+        }),
       () => {},
     );
   }

@@ -40,6 +40,8 @@ export interface NstVideoStats {
   /** The network's input resolution. */
   readonly inferenceWidth: number;
   readonly inferenceHeight: number;
+  /** True when the last frame went from tfjs to three.js on the GPU, without a CPU readback. */
+  readonly zeroCopy: boolean;
   /** Frames shown since the source or model last changed. */
   readonly frames: number;
   /** Frames that arrived while one was still in flight, skipped rather than queued. */
