@@ -6,7 +6,8 @@ export {
   DEFAULT_SMOOTHING,
   DEFAULT_MOTION_THRESHOLD,
   DEFAULT_MOTION_RANGE,
-  DEFAULT_MOTION_RADIUS,
+  DEFAULT_MOTION_BLOCK,
+  MAX_MOTION_BLOCK,
 } from './temporal-smoothing-node.js';
 export { ColorMatchNode, colorMatch, COLOR_MATCH_MODES, DEFAULT_COLOR_MATCH, DEFAULT_COLOR_MATCH_MODE } from './color-match-node.js';
 export type { ColorMatchMode } from './color-match-node.js';

@@ -8,13 +8,19 @@ import type { ColorMatchMode } from './color-match-node.js';
 import { FullScreenPass } from './render-pass.js';
 import { sampleBilinear } from './sampling.js';
 import { DEFAULT_STRENGTH, strengthMix } from './strength-mix.js';
-import { DEFAULT_SMOOTHING, TemporalSmoothingNode } from './temporal-smoothing-node.js';
+import { DEFAULT_MOTION_BLOCK, DEFAULT_SMOOTHING, MAX_MOTION_BLOCK, TemporalSmoothingNode } from './temporal-smoothing-node.js';
 
 function checkUnit(name: string, value: number): number {
   if (typeof value !== 'number' || !(value >= 0 && value <= 1)) {
     throw new RangeError(`NstStylizeChain.${name} must be a number from 0 to 1; got ${String(value)}.`);
   }
   return value;
+}
+
+/** A texture's width in texels where three's `image` tells it (data, canvas, bitmap, video, VideoFrame), else 0. */
+function widthOf(texture: Texture): number {
+  const image = texture.image as { videoWidth?: number; displayWidth?: number; width?: number } | null | undefined;
+  return image?.videoWidth || image?.displayWidth || image?.width || 0;
 }
 
 /** A 1x1 black texture the texture nodes point at until the first `render()`. */
@@ -148,12 +154,18 @@ export class NstStylizeChain {
   /**
    * Draws one frame. `styled`: the network's output (any size); `original`: the frame it was made
    * from, at the output size. `target` null (default) draws into the renderer's canvas.
-   * Call it once per new frame: each call advances the temporal history.
+   * Call it once per new frame: each call advances the temporal history. When `styled.image` tells
+   * its width (an `ExternalTexture` needs `image = { width, height }`), the motion block of the
+   * temporal smoothing follows the output/inference size ratio (at least 2).
    */
   render(styled: Texture, original: Texture, target: RenderTarget | null = null): void {
     if (this._width === 0) throw new Error('NstStylizeChain.render: call setSize(width, height) with the source resolution first.');
     this._styledNode.value = styled;
     this._originalNode.value = original;
+    const styledWidth = widthOf(styled);
+    if (styledWidth > 0) {
+      this.temporalSmoothing.motionBlock = Math.min(MAX_MOTION_BLOCK, Math.max(DEFAULT_MOTION_BLOCK, Math.round(this._width / styledWidth)));
+    }
     this.temporalSmoothing.render(this.renderer);
     this._smoothedNode.value = this.temporalSmoothing.texture;
     this.colorMatching.displayEncoding.value = this.temporalSmoothing.displayEncoding.value;

@@ -2,16 +2,18 @@
 // still and follows the network where the INPUT moves, so moving things leave no ghost trail.
 import { HalfFloatType, Node, NodeUpdateType, RenderTarget, Vector2 } from 'three/webgpu';
 import type { NodeFrame, Renderer, Texture, TextureNode } from 'three/webgpu';
-import { abs, convertToTexture, float, floor, ivec2, max, min, mix, nodeObject, smoothstep, texture, uniform, uv, vec2, vec4 } from 'three/tsl';
+import { Fn, Loop, abs, convertToTexture, float, floor, ivec2, max, min, mix, nodeObject, smoothstep, texture, uniform, uv, vec2, vec4 } from 'three/tsl';
 import { displayEncodingOf, luma, toDisplay } from './color-spaces.js';
 import { FullScreenPass } from './render-pass.js';
 import { texelSize } from './sampling.js';
 
-/** Defaults of the tunable uniforms (values on 0..1 sRGB-encoded luma, radius in output pixels). */
+/** Defaults of the tunable parameters (thresholds on 0..1 display luma, the block in output pixels). */
 export const DEFAULT_SMOOTHING = 0.5;
 export const DEFAULT_MOTION_THRESHOLD = 0.04;
 export const DEFAULT_MOTION_RANGE = 0.05;
-export const DEFAULT_MOTION_RADIUS = 2;
+export const DEFAULT_MOTION_BLOCK = 2;
+/** Largest motion block (the motion pass loops over block x block pixels). */
+export const MAX_MOTION_BLOCK = 16;
 
 /** A single pixel's luma must change this many times `motionThreshold` to count as motion. */
 const FINE_THRESHOLD_FACTOR = 2.5;
@@ -22,22 +24,25 @@ const _size = /*@__PURE__*/ new Vector2();
  * Exponential moving average of the stylised frames whose weight collapses where the input moves:
  *
  *     out_t  = mix(styled_t, out_{t-1}, smoothing * (1 - motion) * historyValid)
- *     motion = max(smoothstep(threshold, threshold + range, D_block),
- *                  smoothstep(2.5 threshold, 2.5 threshold + range, D_pixel))
- *     D_x    = max over a 3x3 grid of taps `radius` output pixels apart of |L_x,t - L_x,t-1|
+ *     motion = max of M over the 3x3 blocks around the pixel
+ *     M      = max over the block's pixels of max(smoothstep(threshold, threshold + range, |dL_block|),
+ *                                                 smoothstep(2.5 threshold, 2.5 threshold + range, |dL_pixel|))
  *
- * L is the BT.601 luma of the input frame in display values (see `toDisplay`): L_block averages a
- * 2x2 block, which halves sensor noise, so that small changes of smooth areas count; L_pixel is the
- * pixel's own, with a higher threshold, so that fine texture moving (which a block average can hide)
- * counts too. A first pass writes both (four texel loads per pixel, so the input's own filter
- * settings and type do not matter). Taking the maximum over the taps spreads "moving" `radius`
- * pixels around every change, because the network's output changes a little beyond the pixels
- * whose input changed. With the defaults, sensor noise up to about 0.03 per channel (8/255) stays
- * below both thresholds.
+ * dL is the change since the previous frame of the BT.601 luma of the INPUT frame, in display values
+ * (see `toDisplay`): L_block averages the 2x2 pixels a pixel starts, which halves sensor noise, so
+ * that small changes of smooth areas count; L_pixel is the pixel's own, with a higher threshold, so
+ * that fine texture moving (which a block average can hide) counts too. The output changes wherever
+ * the network saw a change, and the network sees the frame at its inference size: a block of
+ * `motionBlock` output pixels (NstStylizeChain sets it to the output/inference size ratio) is moving
+ * if any of its pixels changed, and the blocks next to it count too, so the smoothing also stops
+ * where the network's receptive field reaches past the changed pixels.
+ * With the defaults, sensor noise up to about 0.03 per channel (8/255) stays below the thresholds.
  *
- * State: the smoothed colour and the two lumas, each a pair of half-float render targets swapped
- * once per update. `reset()` makes the next update output styled_t unchanged.
- * The result (`texture`, or the node's value in a node graph) is a working-space colour, alpha 1.
+ * Passes per update: luma (both kinds, explicit texel loads, so the input's own filter settings and
+ * type do not matter), motion per block, blend. State: the smoothed colour and the lumas, each a pair
+ * of half-float render targets swapped once per update. `reset()` makes the next update output
+ * styled_t unchanged. The result (`texture`, or the node's value in a node graph) is a working-space
+ * colour, alpha 1.
  */
 export class TemporalSmoothingNode extends Node {
   static get type(): string {
@@ -50,18 +55,20 @@ export class TemporalSmoothingNode extends Node {
   inputNode: TextureNode;
   /** 0: no smoothing; towards 1: longer memory where the input is still. */
   readonly smoothing = uniform(DEFAULT_SMOOTHING);
-  /** Change of 2x2-block luma (0..1) below which a pixel counts as still (2.5 times that for a single pixel's luma); set it above the sensor noise. */
+  /** Change of 2x2-block luma (0..1) below which a pixel counts as still (2.5 times that for a single pixel's luma); set it above the sensor noise. Default 0.04. */
   readonly motionThreshold = uniform(DEFAULT_MOTION_THRESHOLD);
   /** Luma change above the threshold at which a pixel counts as fully moving. */
   readonly motionRange = uniform(DEFAULT_MOTION_RANGE);
-  /** Spacing of the 3x3 motion taps in output pixels. */
-  readonly motionRadius = uniform(DEFAULT_MOTION_RADIUS);
 
   /** 1: measure motion on sRGB-encoded values (set from the renderer's outputColorSpace on each render). */
   readonly displayEncoding = uniform(0);
 
   private readonly _historyValid = uniform(0);
-  private readonly _texelSize = uniform(new Vector2(1, 1));
+  private readonly _block = uniform(DEFAULT_MOTION_BLOCK, 'int');
+  private readonly _blockTexel = uniform(new Vector2(1, 1));
+  private _motionBlock = DEFAULT_MOTION_BLOCK;
+  private _width = 1;
+  private _height = 1;
   private _readRT: RenderTarget;
   private _writeRT: RenderTarget;
   private readonly _historyNode: TextureNode;
@@ -70,7 +77,10 @@ export class TemporalSmoothingNode extends Node {
   private _lumaWriteRT: RenderTarget;
   private readonly _lumaNowNode: TextureNode;
   private readonly _lumaPrevNode: TextureNode;
+  private readonly _motionRT: RenderTarget;
+  private readonly _motionNode: TextureNode;
   private _lumaPass: FullScreenPass | null = null;
+  private _motionPass: FullScreenPass | null = null;
   private _pass: FullScreenPass | null = null;
 
   constructor(styledNode: Node<'vec4'>, inputNode: TextureNode, smoothing: number = DEFAULT_SMOOTHING) {
@@ -86,6 +96,8 @@ export class TemporalSmoothingNode extends Node {
     this._lumaWriteRT = TemporalSmoothingNode._makeTarget('TemporalSmoothingNode.luma');
     this._lumaNowNode = texture(this._lumaWriteRT.texture);
     this._lumaPrevNode = texture(this._lumaReadRT.texture);
+    this._motionRT = TemporalSmoothingNode._makeTarget('TemporalSmoothingNode.motion');
+    this._motionNode = texture(this._motionRT.texture);
     this.updateBeforeType = NodeUpdateType.FRAME;
   }
 
@@ -102,13 +114,37 @@ export class TemporalSmoothingNode extends Node {
 
   /** Size of the output and of the history, in pixels. Resizing clears the history. */
   setSize(width: number, height: number): void {
-    if (this._readRT.width === width && this._readRT.height === height) return;
-    this._readRT.setSize(width, height);
-    this._writeRT.setSize(width, height);
-    this._lumaReadRT.setSize(width, height);
-    this._lumaWriteRT.setSize(width, height);
-    this._texelSize.value.set(1 / width, 1 / height);
+    if (this._width === width && this._height === height) return;
+    this._width = width;
+    this._height = height;
+    for (const target of [this._readRT, this._writeRT, this._lumaReadRT, this._lumaWriteRT]) target.setSize(width, height);
+    this._sizeMotion();
     this.reset();
+  }
+
+  /**
+   * Side of the square of output pixels that share one motion value (1..16); about the number of
+   * output pixels per pixel of the network's input. Default 2.
+   */
+  get motionBlock(): number {
+    return this._motionBlock;
+  }
+
+  set motionBlock(value: number) {
+    if (!Number.isInteger(value) || value < 1 || value > MAX_MOTION_BLOCK) {
+      throw new RangeError(`TemporalSmoothingNode.motionBlock must be an integer from 1 to ${MAX_MOTION_BLOCK}; got ${String(value)}.`);
+    }
+    if (value === this._motionBlock) return;
+    this._motionBlock = value;
+    this._sizeMotion();
+  }
+
+  private _sizeMotion(): void {
+    const block = this._motionBlock;
+    const [width, height] = [Math.ceil(this._width / block), Math.ceil(this._height / block)];
+    this._motionRT.setSize(width, height);
+    this._block.value = block;
+    this._blockTexel.value.set(1 / width, 1 / height);
   }
 
   /** Forget the history: the next update outputs the stylised frame as it is. */
@@ -119,14 +155,14 @@ export class TemporalSmoothingNode extends Node {
   /** Renders one smoothing step (call once per new frame); the result is then `texture`. */
   render(renderer: Renderer): void {
     this.displayEncoding.value = displayEncodingOf(renderer);
-    if (this._pass === null) {
-      this._lumaPass = new FullScreenPass('TemporalSmoothing.luma', this._buildLumaFragment());
-      this._pass = new FullScreenPass('TemporalSmoothing', this._buildFragment());
-    }
-    this._lumaPass!.render(renderer, this._lumaWriteRT);
-    this._historyNode.value = this._readRT.texture;
+    this._lumaPass ??= new FullScreenPass('TemporalSmoothing.luma', this._buildLumaFragment());
+    this._motionPass ??= new FullScreenPass('TemporalSmoothing.motion', Fn(() => this._motionFragment())());
+    this._pass ??= new FullScreenPass('TemporalSmoothing', this._buildFragment());
+    this._lumaPass.render(renderer, this._lumaWriteRT);
     this._lumaNowNode.value = this._lumaWriteRT.texture;
     this._lumaPrevNode.value = this._lumaReadRT.texture;
+    this._motionPass.render(renderer, this._motionRT);
+    this._historyNode.value = this._readRT.texture;
     this._pass.render(renderer, this._writeRT);
     [this._readRT, this._writeRT] = [this._writeRT, this._readRT];
     [this._lumaReadRT, this._lumaWriteRT] = [this._lumaWriteRT, this._lumaReadRT];
@@ -163,24 +199,31 @@ export class TemporalSmoothingNode extends Node {
     return vec4(own, block, 0, 1);
   }
 
-  private _buildFragment(): Node<'vec4'> {
-    const coord = uv();
-    let fine: Node<'float'> = float(0);
-    let coarse: Node<'float'> = float(0);
-    for (const dy of [-1, 0, 1]) {
-      for (const dx of [-1, 0, 1]) {
-        const at = coord.add(vec2(dx, dy).mul(this._texelSize).mul(this.motionRadius));
-        const change = abs(this._lumaNowNode.sample(at).sub(this._lumaPrevNode.sample(at)));
-        fine = max(fine, change.r);
-        coarse = max(coarse, change.g);
-      }
-    }
+  /** Motion of one block: the largest per-pixel motion among its pixels (a loop over the block). */
+  private _motionFragment(): Node<'vec4'> {
+    const origin = floor(uv().div(this._blockTexel)).mul(float(this._block));
+    const last = texelSize(this._lumaNowNode).sub(1);
     const threshold = this.motionThreshold;
     const fineThreshold = threshold.mul(FINE_THRESHOLD_FACTOR);
-    const motion = max(
-      smoothstep(threshold, threshold.add(this.motionRange), coarse),
-      smoothstep(fineThreshold, fineThreshold.add(this.motionRange), fine),
-    );
+    const motion = float(0).toVar();
+    Loop({ type: 'int', start: 0, end: this._block }, { type: 'int', start: 0, end: this._block }, ({ i, j }) => {
+      const pixel = ivec2(min(origin.add(vec2(float(j), float(i))), last));
+      const change = abs(this._lumaNowNode.load(pixel).sub(this._lumaPrevNode.load(pixel)));
+      const coarse = smoothstep(threshold, threshold.add(this.motionRange), change.g);
+      const fine = smoothstep(fineThreshold, fineThreshold.add(this.motionRange), change.r);
+      motion.assign(max(motion, max(coarse, fine)));
+    });
+    return vec4(motion, 0, 0, 1);
+  }
+
+  private _buildFragment(): Node<'vec4'> {
+    const coord = uv();
+    let motion: Node<'float'> = float(0);
+    for (const dy of [-1, 0, 1]) {
+      for (const dx of [-1, 0, 1]) {
+        motion = max(motion, this._motionNode.sample(coord.add(vec2(dx, dy).mul(this._blockTexel))).r);
+      }
+    }
     const weight = this.smoothing.mul(float(1).sub(motion)).mul(this._historyValid);
     return vec4(mix(this.styledNode.rgb, this._historyNode.sample(coord).rgb, weight), 1);
   }
@@ -191,7 +234,9 @@ export class TemporalSmoothingNode extends Node {
     this._writeRT.dispose();
     this._lumaReadRT.dispose();
     this._lumaWriteRT.dispose();
+    this._motionRT.dispose();
     this._lumaPass?.dispose();
+    this._motionPass?.dispose();
     this._pass?.dispose();
   }
 }

@@ -285,12 +285,25 @@ for (const backend of BACKENDS) {
       disposeAll(styledTexture, originalTexture, target);
     });
 
+    it('sizes the motion blocks by the output/inference size ratio', async () => {
+      const target = floatTarget();
+      for (const [width, block] of [[32, 2], [16, 4], [64, 2], [4, 16]] as const) {
+        const small = makePicture(width, (width * 3) / 4, () => [0.5, 0.5, 0.5]);
+        const [styledTexture, originalTexture] = [pictureTexture(small), pictureTexture(original)];
+        chain.render(styledTexture, originalTexture, target);
+        expect(chain.temporalSmoothing.motionBlock, `styled width ${width}`).to.equal(block);
+        disposeAll(styledTexture, originalTexture);
+      }
+      target.dispose();
+    });
+
     it('names the parameter and its range when given a bad value', () => {
       const chain = new NstStylizeChain(renderer);
       expect(() => (chain.strength = 2)).to.throw(RangeError, /strength must be a number from 0 to 1; got 2/);
       expect(() => (chain.smoothing = Number.NaN)).to.throw(RangeError, /smoothing/);
       expect(() => (chain.colorMatchMode = 'lab' as never)).to.throw(TypeError, /'luminance', 'mean-variance'; got lab/);
       expect(() => chain.setSize(0, 10)).to.throw(RangeError, /setSize/);
+      expect(() => (chain.temporalSmoothing.motionBlock = 0)).to.throw(RangeError, /motionBlock must be an integer from 1 to 16; got 0/);
       chain.dispose();
     });
   });
