@@ -3,7 +3,7 @@
 // model and source mid-stream, and a lost WebGL context.
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs-core';
-import { NstVideoElement, loadStyleModel } from '../../plugin/src/index.js';
+import { NstVideoElement, loadStyleModel, type NstVideoStats } from '../../plugin/src/index.js';
 import { CLIP_URL, FrameFeeder, MODEL_URL, WASM_PATHS, elementCanvas, makeElement, meanAbsDiff, nextEvent, pixelsOf, seeded, waitFor } from './element-helpers.js';
 
 const [WIDTH, HEIGHT] = [128, 96];
@@ -46,9 +46,19 @@ describe('<nst-video> lifecycle', function () {
     await nextEvent(element, 'nst-ready');
     await feeder!.settle([element]);
     const before = tf.memory().numTensors;
+    // nst-stats bubbles out of the element (composed) to the document, about once a second.
+    const statsEvents: NstVideoStats[] = [];
+    const onStats = (event: Event) => statsEvents.push((event as CustomEvent<NstVideoStats>).detail);
+    document.addEventListener('nst-stats', onStats);
     const started = performance.now();
     for (let frame = 0; frame < 300; frame++) await feeder!.push(draw, [element]);
     const seconds = (performance.now() - started) / 1000;
+    document.removeEventListener('nst-stats', onStats);
+    expect(statsEvents.length, 'nst-stats events').to.be.within(Math.floor(seconds) - 2, Math.ceil(seconds) + 1);
+    const last = statsEvents[statsEvents.length - 1];
+    expect(last.fps).to.be.greaterThan(0);
+    expect(last.inferenceMs).to.be.greaterThan(0);
+    expect(last).to.include({ backend: 'wasm', presentation: 'webgl2', width: WIDTH, height: HEIGHT, zeroCopy: false });
     console.log(`300 frames in ${seconds.toFixed(1)} s (${(300 / seconds).toFixed(1)} frames/s, ${WIDTH}x${HEIGHT}, inference 32 px, wasm); tensors ${before} -> ${tf.memory().numTensors}`);
     expect(tf.memory().numTensors).to.equal(before);
     expect(element.stats.frames).to.be.at.least(300);
@@ -166,6 +176,22 @@ describe('<nst-video> lifecycle', function () {
     expect(smooth.stats.frames, 'no frames while paused').to.equal(frames);
     await smooth.play();
     expect(smooth.status).to.equal('running');
+    await feeder!.push(draw, [raw, smooth]);
+
+    // A hidden page: the browser says so with visibilitychange (simulated here; headless pages stay visible).
+    Object.defineProperty(document, 'visibilityState', { value: 'hidden', configurable: true });
+    document.dispatchEvent(new Event('visibilitychange'));
+    try {
+      expect([raw.status, smooth.status], 'hidden page').to.deep.equal(['paused', 'paused']);
+      const hiddenFrames = [raw.stats.frames, smooth.stats.frames];
+      feeder!.send(draw);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect([raw.stats.frames, smooth.stats.frames], 'no frames while hidden').to.deep.equal(hiddenFrames);
+    } finally {
+      delete (document as { visibilityState?: string }).visibilityState;
+      document.dispatchEvent(new Event('visibilitychange'));
+    }
+    expect([raw.status, smooth.status]).to.deep.equal(['running', 'running']);
     await feeder!.push(draw, [raw, smooth]);
   });
 
