@@ -2,7 +2,7 @@
 // stylised luma (luminance transfer) or by matching each channel's mean and spread (mean-variance).
 import { FloatType, Node, NodeUpdateType, RenderTarget } from 'three/webgpu';
 import type { NodeFrame, Renderer, TextureNode } from 'three/webgpu';
-import { Fn, Loop, clamp, convertToTexture, float, floor, int, ivec2, max, mix, screenCoordinate, select, sqrt, texture, uniform, uv, vec2, vec3, vec4 } from 'three/tsl';
+import { Fn, Loop, clamp, convertToTexture, float, floor, int, ivec2, max, mix, select, sqrt, texture, uniform, uv, vec2, vec3, vec4 } from 'three/tsl';
 import { displayEncodingOf, fromDisplay, rgbToYuv, toDisplay, yuvToRgb } from './color-spaces.js';
 import { FullScreenPass } from './render-pass.js';
 import { texelSize } from './sampling.js';
@@ -142,7 +142,7 @@ export class ColorMatchNode extends Node {
   }
 
   private _cellsFragment(): Node<'vec4'> {
-    const pixel = floor(screenCoordinate);
+    const pixel = floor(uv().mul(vec2(4 * GRID, GRID)));
     const block = floor(pixel.x.div(GRID));
     const cell = vec2(pixel.x.sub(block.mul(GRID)), pixel.y);
     const sizeS = texelSize(this.textureNode);
@@ -170,7 +170,7 @@ export class ColorMatchNode extends Node {
   }
 
   private _statsFragment(): Node<'vec4'> {
-    const block = int(floor(screenCoordinate.x));
+    const block = int(floor(uv().x.mul(4)));
     const sum = vec3(0).toVar();
     Loop({ type: 'int', start: 0, end: GRID }, { type: 'int', start: 0, end: GRID }, ({ i: cy, j: cx }) => {
       sum.addAssign(this._cellsNode.load(ivec2(block.mul(GRID).add(cx), cy)).rgb);
