@@ -93,7 +93,8 @@ const DEFINING_OPTIONS = [
   'arch', 'size', 'batch', 'lr', 'contentWeight', 'styleWeight', 'tvWeight', 'contentLayer', 'styleLayers', 'styleSize', 'seed', 'microBatch',
 ] as const;
 
-const PREVIEW_SIZE = 256;
+/** Previews are at twice the crop size (capped at 256 px): how the model does on larger pictures. */
+const MAX_PREVIEW_SIZE = 256;
 const PREVIEW_COUNT = 4;
 const CURVE_EVERY_STEPS = 10;
 
@@ -150,10 +151,11 @@ export async function train(input: TrainOptions): Promise<TrainResult> {
   const history = await readHistory(logPath, step);
   await writeFile(logPath, history.map((p) => JSON.stringify(p) + '\n').join(''));
 
-  const previews = await loadPreviews(options.previewImages ?? options.content, options.previewImages ? await listImages(options.previewImages) : files);
+  const previewSize = Math.min(MAX_PREVIEW_SIZE, 2 * options.size);
+  const previews = await loadPreviews(previewSize, options.previewImages ?? options.content, options.previewImages ? await listImages(options.previewImages) : files);
   const styleName = basename(options.style, extname(options.style));
   const curveTitle = `${styleName}, ${options.arch}, ${options.size} px, batch ${options.batch}`;
-  if (!checkpoint) await writePngStrip(join(out, 'previews', 'photos.png'), previews.pixels, previews.count, PREVIEW_SIZE);
+  if (!checkpoint) await writePngStrip(join(out, 'previews', 'photos.png'), previews.pixels, previews.count, previewSize);
 
   log(
     `Training a ${options.arch} network on ${files.length} photos from ${options.content} at ${options.size} px, batch ${options.batch} ` +
@@ -213,16 +215,16 @@ export async function train(input: TrainOptions): Promise<TrainResult> {
   const writePreview = async () => {
     const outputs: Float32Array[] = [];
     for (let i = 0; i < previews.count; i++) {
-      const one = PREVIEW_SIZE * PREVIEW_SIZE * 3;
+      const one = previewSize * previewSize * 3;
       const result = tf.tidy(() =>
-        transformerForward(variables, arch, tf.tensor4d(previews.pixels.subarray(i * one, (i + 1) * one), [1, PREVIEW_SIZE, PREVIEW_SIZE, 3])),
+        transformerForward(variables, arch, tf.tensor4d(previews.pixels.subarray(i * one, (i + 1) * one), [1, previewSize, previewSize, 3])),
       );
       outputs.push((await result.data()) as Float32Array);
       result.dispose();
     }
     const all = new Float32Array(outputs.reduce((n, o) => n + o.length, 0));
     outputs.reduce((offset, o) => (all.set(o, offset), offset + o.length), 0);
-    await writePngStrip(join(out, 'previews', `step-${String(step).padStart(6, '0')}.png`), all, previews.count, PREVIEW_SIZE);
+    await writePngStrip(join(out, 'previews', `step-${String(step).padStart(6, '0')}.png`), all, previews.count, previewSize);
   };
 
   let lastCheckpointTime = Date.now();
@@ -374,14 +376,14 @@ function validate(options: TrainOptions): void {
   if (options.styleLayers.length === 0) throw new Error('--style-layers needs at least one VGG layer, e.g. relu1_1,relu2_1,relu3_1.');
 }
 
-async function loadPreviews(directory: string, files: readonly string[]): Promise<{ pixels: Float32Array; count: number }> {
+async function loadPreviews(size: number, directory: string, files: readonly string[]): Promise<{ pixels: Float32Array; count: number }> {
   const chosen = files.slice(0, PREVIEW_COUNT);
-  const one = PREVIEW_SIZE * PREVIEW_SIZE * 3;
+  const one = size * size * 3;
   const pixels = new Float32Array(chosen.length * one);
   let count = 0;
   for (const file of chosen) {
     try {
-      pixels.set(await loadSquareCrop(join(directory, file), PREVIEW_SIZE, 0.5, 0.5, false), count * one);
+      pixels.set(await loadSquareCrop(join(directory, file), size, 0.5, 0.5, false), count * one);
       count++;
     } catch {
       // An unreadable preview photo is reported by the data loader when it meets it; skip it here.

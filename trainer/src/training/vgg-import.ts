@@ -8,7 +8,7 @@
  * `block1_conv1_W_1:0`), so each layer's kernel and bias are told apart by rank (4 vs 1).
  */
 import h5wasm from 'h5wasm/node';
-import { mkdir, stat } from 'node:fs/promises';
+import { mkdir, open } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { writeFileAtomically } from '../model-files.js';
 import { GENERATED_BY } from '../version.js';
@@ -42,14 +42,29 @@ function toFloat32(dataset: H5Dataset, where: string): Float32Array {
   throw new Error(`${where}: dataset ${dataset.path} is not float32/float64 (dtype ${String(dataset.dtype)}).`);
 }
 
-/** Reads VGG19's 16 conv layers from a Keras .h5 file. */
-export async function readKerasVgg19(path: string): Promise<Map<string, LayerWeights>> {
-  await h5wasm.ready;
+const HDF5_SIGNATURE = Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+/** libhdf5 reports a non-HDF5 file with a cryptic message; check the signature first. */
+async function checkHdf5Signature(path: string): Promise<void> {
+  let handle;
   try {
-    await stat(path);
+    handle = await open(path, 'r');
   } catch {
     throw new Error(`No such file "${path}". Download vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5 from the Keras applications release first.`);
   }
+  try {
+    const head = Buffer.alloc(8);
+    await handle.read(head, 0, 8, 0);
+    if (!head.equals(HDF5_SIGNATURE)) throw new Error(`"${path}" is not a readable HDF5 file (no HDF5 signature at its start).`);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Reads VGG19's 16 conv layers from a Keras .h5 file. */
+export async function readKerasVgg19(path: string): Promise<Map<string, LayerWeights>> {
+  await h5wasm.ready;
+  await checkHdf5Signature(path);
   let file;
   try {
     file = new h5wasm.File(resolve(path), 'r');
@@ -57,12 +72,12 @@ export async function readKerasVgg19(path: string): Promise<Map<string, LayerWei
     throw new Error(`"${path}" is not a readable HDF5 file: ${(error as Error).message}`, { cause: error });
   }
   try {
-    const rootChild = file.get('model_weights');
-    const root: H5Group = rootChild instanceof h5wasm.Group ? rootChild : file;
+    // A whole saved model keeps its weights under model_weights/; a weights file at the root.
+    const root = (file.keys().includes('model_weights') ? file.get('model_weights') : file) as H5Group;
     const layers = new Map<string, LayerWeights>();
     let cin = 3;
     for (const layer of VGG19_LAYERS) {
-      const group = root.get(layer);
+      const group = root.keys().includes(layer) ? root.get(layer) : null;
       if (!(group instanceof h5wasm.Group)) {
         throw new Error(`${path}: no layer "${layer}"; is this the Keras VGG19 (…_notop.h5) weights file? It has: ${root.keys().slice(0, 8).join(', ')}…`);
       }

@@ -1,0 +1,137 @@
+// Data and file plumbing of the trainer: the photo folder (recursive, unreadable files skipped
+// once, empty folder refused, reproducible crops), `nst import-vgg` on a Keras-layout .h5 written
+// here with h5wasm, and the CLI's flags and defaults.
+import assert from 'node:assert/strict';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import h5wasm from 'h5wasm/node';
+import { seededRandom } from 'nst-video/model';
+import { buildProgram } from '../../trainer/src/cli.js';
+import { parseCheckpointEvery } from '../../trainer/src/commands/train-command.js';
+import { listImages, TrainingData } from '../../trainer/src/training/dataset.js';
+import { readKerasVgg19, writeVggModel } from '../../trainer/src/training/vgg-import.js';
+import { readVggWeights, VGG19_BLOCKS, VGG19_LAYERS } from '../../trainer/src/training/vgg.js';
+import { temporaryDirectory, writePhotos } from '../support/trainer-fixtures.js';
+
+describe('training photos', () => {
+  it('finds JPEG/PNG/WebP recursively, skips unreadable ones with one warning each, and counts them', async () => {
+    const root = await temporaryDirectory('data');
+    await writePhotos(root, 3);
+    await writePhotos(join(root, 'nested', 'deeper'), 2, 9);
+    await writeFile(join(root, 'broken.jpg'), 'not a jpeg');
+    await writeFile(join(root, 'notes.txt'), 'ignored');
+    const files = await listImages(root);
+    assert.equal(files.length, 6);
+    assert.ok(files.includes(join('nested', 'deeper', 'photo-1.jpg')));
+    const warnings: string[] = [];
+    const data = new TrainingData(root, files, 24, 5, (m) => warnings.push(m));
+    // Two epochs' worth of photos: the broken one comes up twice but warns once.
+    for (let i = 0; i < 5; i++) {
+      const batch = await data.nextBatch(2);
+      assert.equal(batch.files.length, 2);
+      assert.ok(!batch.files.includes('broken.jpg'));
+      assert.ok(batch.pixels.every((v) => v >= 0 && v <= 255));
+    }
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0], /skipping unreadable photo "broken.jpg"/);
+    assert.equal(data.unreadableCount, 1);
+    assert.ok(data.state.epoch >= 1, 'a second epoch was reshuffled');
+  });
+
+  it('an empty folder is an error that says what to put there', async () => {
+    const root = await temporaryDirectory('empty');
+    await mkdir(join(root, 'sub'));
+    await assert.rejects(listImages(root), /No photos in .*JPEG, PNG or WebP/);
+  });
+
+  it('the same seed and data state give the same crops (what --resume relies on)', async () => {
+    const root = await temporaryDirectory('repeat');
+    await writePhotos(root, 4);
+    const files = await listImages(root);
+    const a = new TrainingData(root, files, 16, 3, () => {});
+    await a.nextBatch(3);
+    const saved = a.state;
+    const next = await a.nextBatch(3);
+    const b = new TrainingData(root, files, 16, 3, () => {}, saved);
+    const again = await b.nextBatch(3);
+    assert.deepEqual(again.files, next.files);
+    assert.deepEqual(again.pixels, next.pixels);
+    const other = new TrainingData(root, files, 16, 4, () => {});
+    assert.notDeepEqual((await other.nextBatch(3)).pixels, (await new TrainingData(root, files, 16, 3, () => {}).nextBatch(3)).pixels);
+  });
+});
+
+describe('nst import-vgg', () => {
+  it('converts a Keras-layout VGG19 .h5 (nested groups, weight_names attributes) into a model --vgg reads', async () => {
+    const root = await temporaryDirectory('h5');
+    const h5Path = join(root, 'vgg19_tiny_notop.h5');
+    await h5wasm.ready;
+    const random = seededRandom(8);
+    const expected = new Map<string, { kernel: Float32Array; bias: Float32Array }>();
+    const file = new h5wasm.File(h5Path, 'w');
+    file.create_attribute('layer_names', ['input_1', ...VGG19_LAYERS]);
+    file.create_group('input_1');
+    let cin = 3;
+    let layer = 0;
+    VGG19_BLOCKS.forEach((convs, block) => {
+      for (let n = 0; n < convs; n++) {
+        const name = VGG19_LAYERS[layer++];
+        const cout = 2 + block;
+        const kernel = Float32Array.from({ length: 9 * cin * cout }, () => random() - 0.5);
+        const bias = Float32Array.from({ length: cout }, () => random());
+        expected.set(name, { kernel, bias });
+        const group = file.create_group(name);
+        group.create_attribute('weight_names', [`${name}/kernel:0`, `${name}/bias:0`]);
+        const inner = group.create_group(name);
+        inner.create_dataset({ name: 'kernel:0', data: kernel, shape: [3, 3, cin, cout], dtype: '<f' });
+        inner.create_dataset({ name: 'bias:0', data: bias, shape: [cout], dtype: '<f' });
+        cin = cout;
+      }
+    });
+    file.close();
+
+    const out = join(root, 'vgg19');
+    const layers = await readKerasVgg19(h5Path);
+    await writeVggModel(out, layers, 'vgg19_tiny_notop.h5');
+    const loaded = await readVggWeights(out);
+    for (const name of VGG19_LAYERS) {
+      assert.deepEqual(loaded.get(name)!.kernel, expected.get(name)!.kernel, `${name} kernel`);
+      assert.deepEqual(loaded.get(name)!.bias, expected.get(name)!.bias, `${name} bias`);
+    }
+  });
+
+  it('says what is wrong with a file that is not VGG19', async () => {
+    const root = await temporaryDirectory('h5bad');
+    const path = join(root, 'other.h5');
+    await h5wasm.ready;
+    const file = new h5wasm.File(path, 'w');
+    file.create_group('dense_1');
+    file.close();
+    await assert.rejects(readKerasVgg19(path), /no layer "block1_conv1"; is this the Keras VGG19/);
+    await writeFile(join(root, 'text.h5'), 'hello');
+    await assert.rejects(readKerasVgg19(join(root, 'text.h5')), /not a readable HDF5 file/);
+  });
+});
+
+describe('nst train/eval command line', () => {
+  it('--help of train shows every flag of the issue with its default', () => {
+    const train = buildProgram().commands.find((c) => c.name() === 'train')!;
+    const help = train.helpInformation({ error: false }).replace(/\s+/g, ' ');
+    for (const flag of ['--style', '--content', '--out', '--vgg', '--arch', '--size', '--batch', '--steps', '--epochs', '--lr', '--content-weight', '--style-weight', '--tv-weight', '--content-layer', '--style-layers', '--style-size', '--backend', '--seed', '--checkpoint-every', '--resume', '--preview-every', '--preview-images']) {
+      assert.ok(help.includes(flag), `${flag} missing from --help`);
+    }
+    for (const shown of ['default: "full"', '(default: 256)', '(default: 4)', '(default: 0.001)', '(default: 30)', '(default: 900)', '(default: "relu4_2")', '(default: relu1_1,relu2_1,relu3_1,relu4_1,relu5_1)', 'default: "auto"', '(default: 300s)', '(default: 100)', '../shared/data/vgg19']) {
+      assert.ok(help.includes(shown), `--help lacks ${shown}`);
+    }
+    assert.ok(buildProgram().commands.some((c) => c.name() === 'eval'));
+    assert.ok(buildProgram().commands.some((c) => c.name() === 'import-vgg'));
+  });
+
+  it('--checkpoint-every takes steps or a time', () => {
+    assert.deepEqual(parseCheckpointEvery('200'), { steps: 200 });
+    assert.deepEqual(parseCheckpointEvery('5m'), { seconds: 300 });
+    assert.deepEqual(parseCheckpointEvery('90s'), { seconds: 90 });
+    assert.throws(() => parseCheckpointEvery('soon'), /number of steps .* or a time/);
+  });
+});

@@ -1,0 +1,159 @@
+// nst train end to end: a resumed run ends with exactly the weights of an uninterrupted one, a
+// non-finite loss stops the run and keeps the last good checkpoint, and 20 steps with the real
+// VGG19 from ../shared lower the loss of the model on photos.
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import sharp from 'sharp';
+import { ARCHITECTURE_PRESETS, StyleModel, encodeStyleModel, initialTransformerWeights, readStyleModel } from 'nst-video/model';
+import { loadStyleModelFromDisk } from '../../trainer/src/model-files.js';
+import { CHECKPOINT_FILE, readCheckpoint, writeCheckpoint } from '../../trainer/src/training/checkpoint.js';
+import { DEFAULT_CONTENT_WEIGHT, DEFAULT_STYLE_LAYERS, DEFAULT_STYLE_WEIGHT } from '../../trainer/src/training/defaults.js';
+import { evaluateModel } from '../../trainer/src/training/evaluate.js';
+import { NonFiniteLossError, train, type TrainOptions } from '../../trainer/src/training/train-loop.js';
+import { memoryModelFiles } from '../support/model-fixtures.js';
+import { useBackend } from '../support/node-backend.js';
+import { SHARED_PHOTOS, SHARED_STYLE, SHARED_VGG, sharedDataMissing, temporaryDirectory, writePhotos, writeTinyVgg } from '../support/trainer-fixtures.js';
+
+const quiet = { message: () => {}, update: () => {} } as unknown as TrainOptions['progress'];
+
+async function tinySetup(name: string) {
+  const root = await temporaryDirectory(name);
+  const photos = join(root, 'photos');
+  await writePhotos(photos, 7);
+  const style = join(root, 'style.png');
+  await sharp(Buffer.from(Array.from({ length: 48 * 48 * 3 }, (_, i) => (i * 37) % 256)), { raw: { width: 48, height: 48, channels: 3 } }).png().toFile(style);
+  return { root, photos, style, vgg: await writeTinyVgg(join(root, 'vgg')) };
+}
+
+function options(setup: Awaited<ReturnType<typeof tinySetup>>, out: string, overrides: Partial<TrainOptions> = {}): TrainOptions {
+  return {
+    style: setup.style,
+    content: setup.photos,
+    out,
+    vgg: setup.vgg,
+    arch: 'slim',
+    size: 32,
+    batch: 2,
+    microBatch: 1,
+    steps: 20,
+    epochs: 1,
+    lr: 1e-2,
+    contentWeight: 1,
+    styleWeight: 100,
+    tvWeight: 1e-4,
+    contentLayer: 'relu4_2',
+    styleLayers: [...DEFAULT_STYLE_LAYERS],
+    seed: 7,
+    checkpointEvery: { steps: 5 },
+    resume: false,
+    previewEvery: 5,
+    storage: 'float16',
+    backend: 'wasm',
+    command: 'test',
+    progress: quiet,
+    log: () => {},
+    ...overrides,
+  };
+}
+
+describe('nst train (wasm, tiny loss network)', () => {
+  it('10 steps, then --resume to 20, gives the same weights, log and data order as 20 straight steps', async () => {
+    await useBackend('wasm');
+    const setup = await tinySetup('resume');
+    const straight = join(setup.root, 'straight');
+    const resumed = join(setup.root, 'resumed');
+    const full = await train(options(setup, straight));
+    assert.equal(full.steps, 20);
+    assert.ok(full.completed);
+    const first = await train(options(setup, resumed, { steps: 10 }));
+    assert.equal(first.steps, 10);
+    const second = await train(options(setup, resumed, { resume: true }));
+    assert.equal(second.steps, 20);
+
+    const a = await readCheckpoint(join(straight, CHECKPOINT_FILE));
+    const b = await readCheckpoint(join(resumed, CHECKPOINT_FILE));
+    assert.deepEqual(b.header.data, a.header.data);
+    for (const [name, values] of a.weights) assert.deepEqual(b.weights.get(name), values, `weight ${name} differs after resume`);
+    for (const [name, values] of a.adam.m) assert.deepEqual(b.adam.m.get(name), values, `Adam moment of ${name} differs`);
+    const logA = (await readFile(join(straight, 'train-log.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const logB = (await readFile(join(resumed, 'train-log.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(logB.map((p) => p.step), Array.from({ length: 20 }, (_, i) => i + 1));
+    assert.deepEqual(logB.map((p) => p.total), logA.map((p) => p.total));
+
+    // What the output directory holds at the end.
+    for (const file of ['model.json', 'loss-curve.svg', 'previews/photos.png', 'previews/step-000005.png', 'previews/step-000020.png']) {
+      assert.ok(existsSync(join(straight, file)), `${file} is missing`);
+    }
+    assert.match(await readFile(join(straight, 'loss-curve.svg'), 'utf8'), /<svg[^]*<path d="M/);
+    const model = await loadStyleModelFromDisk(straight);
+    const record = model.metadata.training as Record<string, unknown>;
+    assert.equal(model.metadata.storage, 'float16');
+    assert.equal(model.styleName, 'style');
+    assert.equal(record.steps, 20);
+    assert.equal(record.complete, true);
+    assert.deepEqual(record.dataset, { photos: 7, unreadable: 0 });
+    assert.equal(record.command, 'test');
+    assert.ok(Number.isFinite((record.losses as { total: number }).total));
+    model.dispose();
+  });
+
+  it('stops on a non-finite loss with a clear message and keeps the last good checkpoint', async () => {
+    await useBackend('wasm');
+    const setup = await tinySetup('nan');
+    const out = join(setup.root, 'run');
+    await train(options(setup, out, { steps: 2, checkpointEvery: { steps: 1 }, previewEvery: 0 }));
+    // Make the saved run's style weight overflow float32, as a diverging run would.
+    const path = join(out, CHECKPOINT_FILE);
+    const good = await readCheckpoint(path);
+    good.header.config.styleWeight = 1e39;
+    await writeCheckpoint(path, good);
+    const before = await readFile(path);
+    await assert.rejects(train(options(setup, out, { steps: 4, resume: true })), (error: Error) => {
+      assert.ok(error instanceof NonFiniteLossError);
+      assert.match(error.message, /Step 3: the loss or its gradient is not finite/);
+      assert.match(error.message, /last good checkpoint \(step 2\)/);
+      return true;
+    });
+    assert.deepEqual(await readFile(path), before);
+  });
+
+  it('refuses to resume with a contradicting typed option', async () => {
+    await useBackend('wasm');
+    const setup = await tinySetup('conflict');
+    const out = join(setup.root, 'run');
+    await train(options(setup, out, { steps: 1, previewEvery: 0 }));
+    await assert.rejects(train(options(setup, out, { steps: 2, resume: true, size: 36, explicitOptions: new Set(['size']) })), /--size is 36 but the checkpoint was trained with 32/);
+  });
+});
+
+describe('nst train with the real VGG19 (../shared)', () => {
+  it('20 steps on 64 px crops lower the style+content loss of the model on photos', async (t) => {
+    const missing = sharedDataMissing();
+    if (missing) return t.skip(missing);
+    await useBackend('wasm');
+    const out = join(await temporaryDirectory('real'), 'run');
+    const common = { style: SHARED_STYLE, vgg: SHARED_VGG, size: 64, contentLayer: 'relu4_2' as const, styleLayers: [...DEFAULT_STYLE_LAYERS], limit: 3 };
+    await train({
+      ...options({ root: out, photos: SHARED_PHOTOS, style: SHARED_STYLE, vgg: SHARED_VGG }, out, {
+        steps: 20, batch: 1, microBatch: undefined, lr: 2e-3, contentWeight: DEFAULT_CONTENT_WEIGHT, styleWeight: DEFAULT_STYLE_WEIGHT, tvWeight: 0, previewEvery: 0, seed: 1,
+      }),
+    });
+    const arch = ARCHITECTURE_PRESETS.slim;
+    const initial = new StyleModel(await readStyleModel(memoryModelFiles(await encodeStyleModel({
+      architecture: arch, weights: initialTransformerWeights(arch, 1), style: { name: 'init' }, training: { kind: 'random-init' }, generatedBy: 'test',
+    }))));
+    const trained = await loadStyleModelFromDisk(out);
+    const score = async (model: StyleModel) => {
+      const r = await evaluateModel(model, { ...common, content: SHARED_PHOTOS });
+      return r.styleLoss * DEFAULT_STYLE_WEIGHT + r.contentLoss * DEFAULT_CONTENT_WEIGHT;
+    };
+    const before = await score(initial);
+    const after = await score(trained);
+    assert.ok(after < 0.9 * before, `loss on photos went from ${before} to ${after}`);
+    initial.dispose();
+    trained.dispose();
+  });
+});
