@@ -270,15 +270,20 @@ for (const backend of BACKENDS) {
         { strength: 1, smoothing: 0, colorMatch: 0, colorMatchMode: 'mean-variance', flipStyledY: false },
         { strength: 0, smoothing: 0.5, colorMatch: 1, colorMatchMode: 'luminance', flipStyledY: false },
       ];
+      // A smaller styled frame too: the motion blocks (a loop bound and a target size) follow it.
+      const smallStyled = pictureTexture(stylise(stylise(original, 0, gaussian(random(2))), 0, gaussian(random(3))));
       const outputs: Picture[] = [];
-      for (const setting of settings) {
+      for (const [index, setting] of settings.entries()) {
         Object.assign(chain, setting);
         chain.temporalSmoothing.motionThreshold.value = Math.random() * 0.1;
         chain.reset();
-        chain.render(styledTexture, originalTexture, target);
+        chain.render(index === 2 ? smallStyled : styledTexture, originalTexture, target);
         outputs.push(await readPicture(renderer, target));
+        chain.render(index === 2 ? smallStyled : styledTexture, originalTexture, target);
       }
+      expect(chain.temporalSmoothing.motionBlock, 'the small styled frame changed the motion block').to.equal(4);
       info.createProgram = createProgram;
+      smallStyled.dispose();
       expect(compiled, 'programs compiled after parameter changes').to.equal(0);
       expect(maxAbsDiff(outputs[0], outputs[1]), 'the settings took effect').to.be.greaterThan(0.05);
       fresh.dispose();
