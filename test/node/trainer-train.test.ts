@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
 import { ARCHITECTURE_PRESETS, StyleModel, encodeStyleModel, initialTransformerWeights, readStyleModel } from 'nst-video/model';
+import { main } from '../../trainer/src/cli.js';
 import { loadStyleModelFromDisk } from '../../trainer/src/model-files.js';
 import { CHECKPOINT_FILE, readCheckpoint, writeCheckpoint } from '../../trainer/src/training/checkpoint.js';
 import { DEFAULT_CONTENT_WEIGHT, DEFAULT_STYLE_LAYERS, DEFAULT_STYLE_WEIGHT } from '../../trainer/src/training/defaults.js';
@@ -98,6 +99,22 @@ describe('nst train (wasm, tiny loss network)', () => {
     assert.equal(record.command, 'test');
     assert.ok(Number.isFinite((record.losses as { total: number }).total));
     model.dispose();
+
+    // nst eval on the trained model prints its losses as JSON.
+    const printed: string[] = [];
+    const log = console.log;
+    console.log = (text: string) => printed.push(text);
+    try {
+      const code = await main(['node', 'nst', 'eval', '--model', straight, '--style', setup.style, '--content', setup.photos, '--vgg', setup.vgg, '--size', '32', '--limit', '3', '--backend', 'wasm']);
+      assert.equal(code, 0);
+    } finally {
+      console.log = log;
+    }
+    const report = JSON.parse(printed.join('\n'));
+    assert.equal(report.photos, 3);
+    assert.equal(report.styleName, 'style');
+    assert.ok(report.styleLoss > 0 && report.contentLoss > 0);
+    assert.equal(report.weightedStyleLoss, report.styleLoss * 100);
   });
 
   it('stops on a non-finite loss with a clear message and keeps the last good checkpoint', async () => {

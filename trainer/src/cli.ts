@@ -74,7 +74,7 @@ export function buildProgram(): Command {
     )
     .option('--resume', 'continue from <out>/checkpoint.nst (same settings; --steps/--epochs may grow)', false)
     .addOption(new Option('--preview-every <steps>', 'write previews/step-N.png every N steps (0: only at the end)').argParser(integer).default(defaults.DEFAULT_PREVIEW_EVERY))
-    .option('--preview-images <dir>', 'photos for the previews (default: the first 4 of --content)')
+    .option('--preview-images <dir>', 'photos for the previews (default: 4 evenly spaced photos of --content)')
     .addOption(new Option('--micro-batch <n>', 'photos per forward/backward pass; gradients are accumulated (default: by backend and --size)').argParser(integer))
     .addOption(new Option('--storage <type>', 'weight storage of the exported model').choices(WEIGHT_STORAGES).default(defaults.DEFAULT_EXPORT_STORAGE))
     .action((options) => runTrain(options, new Set(Object.keys(options).filter((key) => train.getOptionValueSource(key) === 'cli'))));

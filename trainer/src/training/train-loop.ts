@@ -265,7 +265,8 @@ export async function train(input: TrainOptions): Promise<TrainResult> {
       }
     }
     if (step >= totalSteps && options.previewEvery > 0 && step % options.previewEvery !== 0) await writePreview();
-    if (step >= totalSteps && history.length > 0 && lastCheckpointStep !== step) await saveCheckpoint();
+    // Also when a resume finds the steps already done (e.g. --steps lowered to the current step).
+    if (step >= totalSteps && history.length > 0 && (lastCheckpointStep !== step || checkpoint?.header.step === step)) await saveCheckpoint();
   } finally {
     await next?.catch(() => undefined);
     for (const variable of variables.values()) variable.dispose();
@@ -377,7 +378,8 @@ function validate(options: TrainOptions): void {
 }
 
 async function loadPreviews(size: number, directory: string, files: readonly string[]): Promise<{ pixels: Float32Array; count: number }> {
-  const chosen = files.slice(0, PREVIEW_COUNT);
+  // Evenly spaced through the sorted list: folders sorted by class give varied previews.
+  const chosen = Array.from(new Set(Array.from({ length: Math.min(PREVIEW_COUNT, files.length) }, (_, i) => files[Math.floor((i * files.length) / PREVIEW_COUNT)])));
   const one = size * size * 3;
   const pixels = new Float32Array(chosen.length * one);
   let count = 0;

@@ -1,0 +1,64 @@
+/**
+ * Training throughput of `nst train`: steps/s and images/s for the full and slim networks at 128
+ * and 256 px, batch 1 and 4, on each Node backend available (webgpu with a hardware GPU, wasm;
+ * cpu only when NST_BENCH_BACKENDS names it: its conv filter gradient makes a step minutes long).
+ * Runs the real training loop (VGG19 from ../shared, photos from ../shared) for one untimed
+ * warm-up step and NST_BENCH_TRAIN_STEPS (default 2) timed steps, and reports the median step time
+ * from the run's own log. Gradients are accumulated over micro-batches as `nst train` does.
+ */
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { selectNodeBackend, type NodeBackendName } from '../trainer/src/node-backend.js';
+import { DEFAULT_CONTENT_WEIGHT, DEFAULT_STYLE_LAYERS, DEFAULT_STYLE_WEIGHT } from '../trainer/src/training/defaults.js';
+import { defaultMicroBatch, train } from '../trainer/src/training/train-loop.js';
+import { emit, median } from './bench-support.js';
+
+const VGG = '../shared/data/vgg19';
+const STYLE = '../shared/data/styles/starry_night.jpg';
+const PHOTOS = '../shared/data/content/photos';
+const TIMED_STEPS = Number(process.env.NST_BENCH_TRAIN_STEPS ?? 2);
+const CONFIGS = (['slim', 'full'] as const).flatMap((arch) => [128, 256].flatMap((size) => [1, 4].map((batch) => ({ arch, size, batch }))));
+
+async function availableBackends(): Promise<NodeBackendName[]> {
+  const requested = process.env.NST_BENCH_BACKENDS?.split(',') as NodeBackendName[] | undefined;
+  if (requested) return requested;
+  const auto = await selectNodeBackend('auto');
+  emit({ bench: 'training', backend: 'cpu', skipped: 'cpu backend: a step takes minutes (stock Conv2DBackpropFilter); set NST_BENCH_BACKENDS=cpu to run it' });
+  return auto.backend === 'webgpu' ? ['webgpu', 'wasm'] : ['wasm'];
+}
+
+async function benchConfig(backend: NodeBackendName, arch: 'full' | 'slim', size: number, batch: number): Promise<void> {
+  const out = await mkdtemp(join(tmpdir(), 'nst-bench-train-'));
+  try {
+    const started = performance.now();
+    await train({
+      style: STYLE, content: PHOTOS, out, vgg: VGG, arch, size, batch, steps: 1 + TIMED_STEPS, epochs: 1, lr: 1e-3,
+      contentWeight: DEFAULT_CONTENT_WEIGHT, styleWeight: DEFAULT_STYLE_WEIGHT, tvWeight: 0, contentLayer: 'relu4_2', styleLayers: [...DEFAULT_STYLE_LAYERS],
+      seed: 0, checkpointEvery: {}, resume: false, previewEvery: 0, storage: 'float16', backend, command: 'bench',
+      progress: { update() {}, message() {} } as never, log: () => {},
+    });
+    const log = (await readFile(join(out, 'train-log.jsonl'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as { step: number; seconds: number });
+    const timed = log.filter((p) => p.step > 1).map((p) => p.seconds);
+    const stepSeconds = median(timed);
+    emit({
+      bench: 'training', backend, arch, size, batch, microBatch: defaultMicroBatch(backend, size, batch),
+      stepMs: stepSeconds * 1000, stepsPerSecond: 1 / stepSeconds, imagesPerSecond: batch / stepSeconds,
+      warmupMs: log[0].seconds * 1000, timedSteps: timed.length, wallSeconds: (performance.now() - started) / 1000,
+    });
+  } catch (error) {
+    emit({ bench: 'training', backend, arch, size, batch, error: (error as Error).message });
+  } finally {
+    await rm(out, { recursive: true, force: true });
+  }
+}
+
+if (![VGG, STYLE, PHOTOS].every((path) => existsSync(path))) {
+  emit({ bench: 'training', skipped: `needs ${VGG}, ${STYLE} and ${PHOTOS} (the project's shared data)` });
+} else {
+  for (const backend of await availableBackends()) {
+    await selectNodeBackend(backend);
+    for (const { arch, size, batch } of CONFIGS) await benchConfig(backend, arch, size, batch);
+  }
+}
