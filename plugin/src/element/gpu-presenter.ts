@@ -11,6 +11,10 @@ import { DataTexture, ExternalTexture, FloatType, LinearFilter, LinearSRGBColorS
 import * as tf from '@tensorflow/tfjs-core';
 import { NstStylizeChain, type ColorMatchMode } from 'nst-video-shaders';
 import { SharedWebGlBackend } from './shared-webgl-backend.js';
+import { SharedWebGpuDevice, tfjsWebGpuDevice } from './shared-webgpu-device.js';
+
+/** What turns the network's output into a texture the renderer can draw without a readback. */
+export type TfjsSharing = SharedWebGlBackend | SharedWebGpuDevice;
 
 export type PresentationApi = 'webgpu' | 'webgl2';
 
@@ -36,17 +40,17 @@ export interface StyledPixels {
 }
 
 /**
- * The styled frame as a texture on the renderer's own WebGL2 context (tfjs shares it): RGBA
- * float 0..1, first row at the top. `release()` hands the texture back to tfjs after drawing.
+ * The styled frame as a texture on the renderer's own WebGL2 context or WebGPU device (tfjs
+ * shares it): RGBA float 0..1, first row at the top. `release()` hands it back after drawing.
  */
-export interface StyledGlTexture {
-  readonly texture: WebGLTexture;
+export interface StyledGpuTexture {
+  readonly texture: WebGLTexture | GPUTexture;
   readonly width: number;
   readonly height: number;
   release(): void;
 }
 
-export type StyledFrame = StyledPixels | StyledGlTexture;
+export type StyledFrame = StyledPixels | StyledGpuTexture;
 
 /** Raised when the GPU or its context goes away; the element reports it as phase 'device-lost'. */
 export class NstDeviceLostError extends Error {
@@ -76,7 +80,10 @@ export class NstGpuPresenter {
   /** The canvas frames are drawn into; the element puts it in its shadow root. */
   readonly canvas: HTMLCanvasElement;
   readonly renderer: WebGPURenderer;
-  readonly chain: NstStylizeChain;
+  private _chain: NstStylizeChain;
+  /** What the chain's pipelines were built for (on WebGPU a float texture needs other ones). */
+  private _chainInput: 'pixels' | 'gpu' | null = null;
+  private _parameters: PresenterParameters | null = null;
   private _styled: DataTexture | null = null;
   private _original: Texture<ImageBitmap> | null = null;
   private _originalBitmap: ImageBitmap | null = null;
@@ -84,6 +91,7 @@ export class NstGpuPresenter {
   private _height = 0;
   private _disposed = false;
   private _shared: SharedWebGlBackend | null = null;
+  private _device: SharedWebGpuDevice | null = null;
   private _sharing: Promise<SharedWebGlBackend | null> | null = null;
 
   private constructor(
@@ -93,7 +101,12 @@ export class NstGpuPresenter {
   ) {
     this.canvas = canvas;
     this.renderer = renderer;
-    this.chain = new NstStylizeChain(renderer);
+    this._chain = new NstStylizeChain(renderer);
+  }
+
+  /** The shaders' chain frames go through. */
+  get chain(): NstStylizeChain {
+    return this._chain;
   }
 
   /**
@@ -105,8 +118,12 @@ export class NstGpuPresenter {
     const choice = options.choice ?? (await choosePresentation(doc.defaultView?.navigator.gpu));
     const canvas = doc.createElement('canvas');
     let renderer: WebGPURenderer;
+    let sharedDevice: SharedWebGpuDevice | null = null;
     if (choice.api === 'webgpu') {
-      renderer = new WebGPURenderer({ canvas, antialias: false, alpha: false });
+      // On tfjs's own device when it runs on WebGPU: its output buffers are then ours to draw.
+      const device = tfjsWebGpuDevice();
+      sharedDevice = device ? new SharedWebGpuDevice(device) : null;
+      renderer = new WebGPURenderer({ canvas, antialias: false, alpha: false, ...(device && { device }) });
     } else {
       // Our own context: preserveDrawingBuffer lets snapshot(), captureStream() and drawImage()
       // read the last frame at any time, not only in the task that drew it.
@@ -123,7 +140,9 @@ export class NstGpuPresenter {
       options.onLost?.(new NstDeviceLostError(`The ${info.api} device was lost (${info.message}). The element will try to start again; reload the page if it does not.`));
     };
     await renderer.init();
-    return new NstGpuPresenter(choice, canvas, renderer);
+    const presenter = new NstGpuPresenter(choice, canvas, renderer);
+    presenter._device = sharedDevice;
+    return presenter;
   }
 
   get width(): number {
@@ -136,6 +155,7 @@ export class NstGpuPresenter {
 
   /** Sets the chain's parameters; they apply from the next frame. */
   setParameters(parameters: PresenterParameters): void {
+    this._parameters = parameters;
     this.chain.strength = parameters.strength;
     this.chain.smoothing = parameters.smoothing;
     this.chain.colorMatch = parameters.colorMatch;
@@ -159,14 +179,11 @@ export class NstGpuPresenter {
     }
     this._resize(original.width, original.height);
     this._setOriginal(original);
+    this._useChainFor('release' in styled ? 'gpu' : 'pixels');
     if ('release' in styled) {
       // tfjs drew on this context: three's cached GL state is stale.
-      this.renderer.resetState();
-      const texture = new ExternalTexture(styled.texture);
-      texture.type = FloatType;
-      texture.format = RGBAFormat;
-      (texture as unknown as { image: { width: number; height: number } }).image = { width: styled.width, height: styled.height };
-      frameTexture(texture);
+      if (this.choice.api === 'webgl2') this.renderer.resetState();
+      const texture = gpuFrameTexture(styled);
       try {
         this.chain.render(texture, this._original!, null);
       } finally {
@@ -179,12 +196,13 @@ export class NstGpuPresenter {
   }
 
   /**
-   * When tfjs runs on WebGL and frames are drawn with WebGL2, moves tfjs onto this renderer's
-   * context (once), so frames need no readback. Resolves with the shared backend while it is
-   * tfjs's current one, else null (then frames are read back and uploaded).
+   * Zero-copy when tfjs and the renderer can share the GPU: on WebGPU, the renderer was made on
+   * tfjs's device; on WebGL2, tfjs is moved onto the renderer's context (once). Resolves with the
+   * sharing while tfjs still runs there, else null (frames are then read back and uploaded).
    */
-  async shareWithTfjs(): Promise<SharedWebGlBackend | null> {
+  async shareWithTfjs(): Promise<TfjsSharing | null> {
     if (this._disposed) return null;
+    if (this._device) return this._device.active ? this._device : null;
     const gl = this.gl;
     if (!this._sharing && gl && tf.getBackend() === 'webgl') {
       this._sharing = SharedWebGlBackend.start(gl).then(
@@ -251,7 +269,24 @@ export class NstGpuPresenter {
     this._original?.dispose();
     this._originalBitmap?.close();
     this._shared?.remove();
+    this._device?.remove();
     this.renderer.dispose();
+  }
+
+  /**
+   * On WebGPU a chain's pipelines are bound to the sample type of the texture it first drew
+   * (RGBA8 filterable, rgba32float not): when frames switch between the readback and the
+   * zero-copy route, a new chain is made (the temporal history starts again).
+   */
+  private _useChainFor(input: 'pixels' | 'gpu'): void {
+    if (this._chainInput === input) return;
+    const first = this._chainInput === null;
+    this._chainInput = input;
+    if (first || this.choice.api !== 'webgpu') return;
+    this._chain.dispose();
+    this._chain = new NstStylizeChain(this.renderer);
+    this._chain.setSize(this._width, this._height);
+    if (this._parameters) this.setParameters(this._parameters);
   }
 
   private _resize(width: number, height: number): void {
@@ -285,11 +320,26 @@ export class NstGpuPresenter {
       return current;
     }
     current?.dispose();
-    const texture = frameTexture(new DataTexture(pixels.data, pixels.width, pixels.height, RGBAFormat, UnsignedByteType));
-    texture.needsUpdate = true;
+    const texture = pixelFrameTexture(pixels);
     this._styled = texture;
     return texture;
   }
+}
+
+/** A three.js texture wrapping a styled frame that is already on the GPU (not copied). */
+export function gpuFrameTexture(styled: StyledGpuTexture): ExternalTexture {
+  const texture = new ExternalTexture(styled.texture);
+  texture.type = FloatType;
+  texture.format = RGBAFormat;
+  (texture as unknown as { image: { width: number; height: number } }).image = { width: styled.width, height: styled.height };
+  return frameTexture(texture);
+}
+
+/** A three.js texture for styled pixels read back from tfjs (RGBA8, first row at the top). */
+export function pixelFrameTexture(pixels: StyledPixels): DataTexture {
+  const texture = frameTexture(new DataTexture(pixels.data, pixels.width, pixels.height, RGBAFormat, UnsignedByteType));
+  texture.needsUpdate = true;
+  return texture;
 }
 
 function frameTexture<T extends Texture>(texture: T): T {
