@@ -5,6 +5,7 @@
  * Runs the real training loop (VGG19 from ../shared, photos from ../shared) for one untimed
  * warm-up step and NST_BENCH_TRAIN_STEPS (default 2) timed steps, and reports the median step time
  * from the run's own log. Gradients are accumulated over micro-batches as `nst train` does.
+ * NST_BENCH_TRAIN_CONFIGS=slim-128-1,full-256-4 limits the configurations.
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -19,7 +20,11 @@ const VGG = '../shared/data/vgg19';
 const STYLE = '../shared/data/styles/starry_night.jpg';
 const PHOTOS = '../shared/data/content/photos';
 const TIMED_STEPS = Number(process.env.NST_BENCH_TRAIN_STEPS ?? 2);
-const CONFIGS = (['slim', 'full'] as const).flatMap((arch) => [128, 256].flatMap((size) => [1, 4].map((batch) => ({ arch, size, batch }))));
+/** NST_BENCH_TRAIN_CONFIGS=slim-128-1,full-256-4 runs only those (arch-size-batch). */
+const ONLY = process.env.NST_BENCH_TRAIN_CONFIGS?.split(',');
+const CONFIGS = (['slim', 'full'] as const)
+  .flatMap((arch) => [128, 256].flatMap((size) => [1, 4].map((batch) => ({ arch, size, batch }))))
+  .filter((c) => !ONLY || ONLY.includes(`${c.arch}-${c.size}-${c.batch}`));
 
 async function availableBackends(): Promise<NodeBackendName[]> {
   const requested = process.env.NST_BENCH_BACKENDS?.split(',') as NodeBackendName[] | undefined;
