@@ -7,8 +7,8 @@ import { texture, vec4 } from 'three/tsl';
 import { NstStylizeChain } from '../../shaders/src/index.js';
 import {
   BACKENDS, HEIGHT, STYLED_HEIGHT, STYLED_WIDTH, WIDTH,
-  channelStats, disposeAll, floatTarget, makePicture, makeRenderer, maxAbsDiff, meanYuv, pictureTexture, random,
-  gaussian, readPicture, resample, stylise, warmScene,
+  channelStats, disposeAll, floatTarget, makePicture, maxAbsDiff, meanYuv, pictureTexture, random,
+  gaussian, readPicture, resample, stylise, useChainFixture, warmScene,
 } from './shaders-support.js';
 import type { Picture, TextureType } from './shaders-support.js';
 
@@ -54,36 +54,23 @@ function encodeSRGB(picture: Picture): Picture {
 
 for (const backend of BACKENDS) {
   describe(`NstStylizeChain on ${backend.name}`, function () {
-    let renderer: WebGPURenderer;
-    /** One chain for the tests that only set parameters (compiling is slow on SwiftShader). */
-    let chain: NstStylizeChain;
+    const fx = useChainFixture(backend.forceWebGL);
     const original = warmScene();
     const styled = stylise(original, 0, gaussian(random(1)));
     const styledUp = resample(quantised(styled), WIDTH, HEIGHT);
-
-    before(async () => {
-      renderer = await makeRenderer(backend.forceWebGL);
-      chain = new NstStylizeChain(renderer);
-      chain.setSize(WIDTH, HEIGHT);
-    });
-
-    after(() => {
-      chain?.dispose();
-      renderer?.dispose();
-    });
 
     /** Renders one frame with the given settings (smoothing 0 unless given) and reads it back. */
     async function renderOnce(
       settings: Partial<Pick<NstStylizeChain, 'strength' | 'smoothing' | 'colorMatch' | 'colorMatchMode' | 'flipStyledY'>>,
       frames: { styled?: Picture; original?: Picture; styledType?: TextureType; originalType?: TextureType } = {},
     ): Promise<Picture> {
-      Object.assign(chain, DEFAULTS, settings);
-      chain.reset();
+      Object.assign(fx.chain, DEFAULTS, settings);
+      fx.chain.reset();
       const styledTexture = pictureTexture(frames.styled ?? styled, frames.styledType);
       const originalTexture = pictureTexture(frames.original ?? original, frames.originalType);
       const target = floatTarget();
-      chain.render(styledTexture, originalTexture, target);
-      const output = await readPicture(renderer, target);
+      fx.chain.render(styledTexture, originalTexture, target);
+      const output = await readPicture(fx.renderer, target);
       disposeAll(styledTexture, originalTexture, target);
       return output;
     }
@@ -93,10 +80,10 @@ for (const backend of BACKENDS) {
       const target = floatTarget();
       const material = new NodeMaterial();
       material.fragmentNode = texture(originalTexture);
-      renderer.setRenderTarget(target);
-      new QuadMesh(material).render(renderer);
-      renderer.setRenderTarget(null);
-      const plain = await readPicture(renderer, target);
+      fx.renderer.setRenderTarget(target);
+      new QuadMesh(material).render(fx.renderer);
+      fx.renderer.setRenderTarget(null);
+      const plain = await readPicture(fx.renderer, target);
       expect(maxAbsDiff(plain, quantised(original)), 'read-back helper puts rows in data order').to.be.lessThan(1e-6);
       const shown = await renderOnce({ strength: 0, smoothing: 0.8, colorMatch: 1 });
       expect(maxAbsDiff(shown, quantised(original))).to.be.lessThan(1e-6);
@@ -133,15 +120,15 @@ for (const backend of BACKENDS) {
 
     it('takes the styled frame as an ExternalTexture (a raw float GPU texture, as tfjs hands it over)', async () => {
       const data = quantised(styled).data as Float32Array<ArrayBuffer>;
-      const external = new ExternalTexture(rawFloatTexture(renderer, STYLED_WIDTH, STYLED_HEIGHT, data));
+      const external = new ExternalTexture(rawFloatTexture(fx.renderer, STYLED_WIDTH, STYLED_HEIGHT, data));
       external.type = FloatType;
       external.format = RGBAFormat;
       external.colorSpace = NoColorSpace;
-      Object.assign(chain, DEFAULTS);
-      chain.reset();
+      Object.assign(fx.chain, DEFAULTS);
+      fx.chain.reset();
       const [originalTexture, target] = [pictureTexture(original), floatTarget()];
-      chain.render(external, originalTexture, target);
-      expect(maxAbsDiff(await readPicture(renderer, target), styledUp)).to.be.lessThan(2e-3);
+      fx.chain.render(external, originalTexture, target);
+      expect(maxAbsDiff(await readPicture(fx.renderer, target), styledUp)).to.be.lessThan(2e-3);
       disposeAll(originalTexture, target, external);
     });
 
@@ -220,38 +207,38 @@ for (const backend of BACKENDS) {
     });
 
     it('measures colour on sRGB-encoded values when the renderer outputs sRGB', async () => {
-      renderer.outputColorSpace = SRGBColorSpace;
+      fx.renderer.outputColorSpace = SRGBColorSpace;
       try {
-        Object.assign(chain, DEFAULTS, { strength: 0 });
-        chain.reset();
+        Object.assign(fx.chain, DEFAULTS, { strength: 0 });
+        fx.chain.reset();
         const [styledTexture, originalTexture, target] = [pictureTexture(styled), pictureTexture(original), floatTarget()];
         styledTexture.colorSpace = SRGBColorSpace;
         originalTexture.colorSpace = SRGBColorSpace;
-        chain.render(styledTexture, originalTexture, target);
+        fx.chain.render(styledTexture, originalTexture, target);
         // A render target holds working (linear) values; the canvas would show them encoded.
-        const shownOriginal = encodeSRGB(await readPicture(renderer, target));
+        const shownOriginal = encodeSRGB(await readPicture(fx.renderer, target));
         expect(maxAbsDiff(shownOriginal, quantised(original)), 'strength 0').to.be.lessThan(2e-3);
-        Object.assign(chain, { strength: 1, colorMatch: 1, colorMatchMode: 'mean-variance' });
-        chain.render(styledTexture, originalTexture, target);
-        const [, u, v] = meanYuv(encodeSRGB(await readPicture(renderer, target)));
+        Object.assign(fx.chain, { strength: 1, colorMatch: 1, colorMatchMode: 'mean-variance' });
+        fx.chain.render(styledTexture, originalTexture, target);
+        const [, u, v] = meanYuv(encodeSRGB(await readPicture(fx.renderer, target)));
         const [, uo, vo] = meanYuv(original);
         expect(Math.abs(u - uo), 'U').to.be.lessThan(0.02);
         expect(Math.abs(v - vo), 'V').to.be.lessThan(0.02);
         disposeAll(styledTexture, originalTexture, target);
       } finally {
-        renderer.outputColorSpace = 'srgb-linear';
+        fx.renderer.outputColorSpace = 'srgb-linear';
       }
     });
 
     it('changes parameters without building a shader', async () => {
       const [styledTexture, originalTexture, target] = [pictureTexture(styled), pictureTexture(original), floatTarget()];
-      Object.assign(chain, DEFAULTS, { colorMatch: 1, colorMatchMode: 'mean-variance' });
-      chain.render(styledTexture, originalTexture, target); // every pass built (if no test before did)
-      await readPicture(renderer, target);
+      Object.assign(fx.chain, DEFAULTS, { colorMatch: 1, colorMatchMode: 'mean-variance' });
+      fx.chain.render(styledTexture, originalTexture, target); // every pass built (if no test before did)
+      await readPicture(fx.renderer, target);
       // Count every shader program the renderer compiles from here on.
       // (Info.createProgram is called for each compiled stage; @types/three does not declare it.)
       let compiled = 0;
-      const info = renderer.info as unknown as { createProgram(program: unknown): void };
+      const info = fx.renderer.info as unknown as { createProgram(program: unknown): void };
       const createProgram = info.createProgram.bind(info);
       info.createProgram = (program: unknown) => {
         compiled++;
@@ -260,9 +247,9 @@ for (const backend of BACKENDS) {
       // The counter sees a compile: a material with a shader no one has built yet.
       const fresh = new NodeMaterial();
       fresh.fragmentNode = vec4(Math.random(), 0.5, 0.25, 1);
-      renderer.setRenderTarget(target);
-      new QuadMesh(fresh).render(renderer);
-      renderer.setRenderTarget(null);
+      fx.renderer.setRenderTarget(target);
+      new QuadMesh(fresh).render(fx.renderer);
+      fx.renderer.setRenderTarget(null);
       expect(compiled, 'a new shader is counted').to.be.greaterThan(0);
       compiled = 0;
       const settings = [
@@ -274,14 +261,14 @@ for (const backend of BACKENDS) {
       const smallStyled = pictureTexture(stylise(stylise(original, 0, gaussian(random(2))), 0, gaussian(random(3))));
       const outputs: Picture[] = [];
       for (const [index, setting] of settings.entries()) {
-        Object.assign(chain, setting);
-        chain.temporalSmoothing.motionThreshold.value = Math.random() * 0.1;
-        chain.reset();
-        chain.render(index === 2 ? smallStyled : styledTexture, originalTexture, target);
-        outputs.push(await readPicture(renderer, target));
-        chain.render(index === 2 ? smallStyled : styledTexture, originalTexture, target);
+        Object.assign(fx.chain, setting);
+        fx.chain.temporalSmoothing.motionThreshold.value = Math.random() * 0.1;
+        fx.chain.reset();
+        fx.chain.render(index === 2 ? smallStyled : styledTexture, originalTexture, target);
+        outputs.push(await readPicture(fx.renderer, target));
+        fx.chain.render(index === 2 ? smallStyled : styledTexture, originalTexture, target);
       }
-      expect(chain.temporalSmoothing.motionBlock, 'the small styled frame changed the motion block').to.equal(4);
+      expect(fx.chain.temporalSmoothing.motionBlock, 'the small styled frame changed the motion block').to.equal(4);
       info.createProgram = createProgram;
       smallStyled.dispose();
       expect(compiled, 'programs compiled after parameter changes').to.equal(0);
@@ -295,21 +282,20 @@ for (const backend of BACKENDS) {
       for (const [width, block] of [[32, 2], [16, 4], [64, 2], [4, 16]] as const) {
         const small = makePicture(width, (width * 3) / 4, () => [0.5, 0.5, 0.5]);
         const [styledTexture, originalTexture] = [pictureTexture(small), pictureTexture(original)];
-        chain.render(styledTexture, originalTexture, target);
-        expect(chain.temporalSmoothing.motionBlock, `styled width ${width}`).to.equal(block);
+        fx.chain.render(styledTexture, originalTexture, target);
+        expect(fx.chain.temporalSmoothing.motionBlock, `styled width ${width}`).to.equal(block);
         disposeAll(styledTexture, originalTexture);
       }
       target.dispose();
     });
 
     it('names the parameter and its range when given a bad value', () => {
-      const chain = new NstStylizeChain(renderer);
-      expect(() => (chain.strength = 2)).to.throw(RangeError, /strength must be a number from 0 to 1; got 2/);
-      expect(() => (chain.smoothing = Number.NaN)).to.throw(RangeError, /smoothing/);
-      expect(() => (chain.colorMatchMode = 'lab' as never)).to.throw(TypeError, /'luminance', 'mean-variance'; got lab/);
-      expect(() => chain.setSize(0, 10)).to.throw(RangeError, /setSize/);
-      expect(() => (chain.temporalSmoothing.motionBlock = 0)).to.throw(RangeError, /motionBlock must be an integer from 1 to 16; got 0/);
-      chain.dispose();
+      // Each setter throws before it changes anything, so the shared chain is left as it was.
+      expect(() => (fx.chain.strength = 2)).to.throw(RangeError, /strength must be a number from 0 to 1; got 2/);
+      expect(() => (fx.chain.smoothing = Number.NaN)).to.throw(RangeError, /smoothing/);
+      expect(() => (fx.chain.colorMatchMode = 'lab' as never)).to.throw(TypeError, /'luminance', 'mean-variance'; got lab/);
+      expect(() => fx.chain.setSize(0, 10)).to.throw(RangeError, /setSize/);
+      expect(() => (fx.chain.temporalSmoothing.motionBlock = 0)).to.throw(RangeError, /motionBlock must be an integer from 1 to 16; got 0/);
     });
   });
 }

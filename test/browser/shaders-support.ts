@@ -1,7 +1,7 @@
 // Helpers for the shaders tests: renderers on both backends, synthetic frames, read-back, metrics.
 import { DataTexture, FloatType, LinearSRGBColorSpace, NoColorSpace, RGBAFormat, RenderTarget, UnsignedByteType, WebGPURenderer } from 'three/webgpu';
 import type { Texture } from 'three/webgpu';
-import { BT601_LUMA } from '../../shaders/src/index.js';
+import { BT601_LUMA, NstStylizeChain } from '../../shaders/src/index.js';
 
 /** WebGPU renders only to render targets here (presenting crashes SwiftShader's GPU process). */
 export const BACKENDS = [
@@ -22,6 +22,28 @@ export async function makeRenderer(forceWebGL: boolean): Promise<WebGPURenderer>
   await renderer.init();
   renderer.outputColorSpace = LinearSRGBColorSpace;
   return renderer;
+}
+
+/** The renderer of one backend and one chain sized WIDTH x HEIGHT, made and disposed by mocha hooks. */
+export interface ChainFixture {
+  renderer: WebGPURenderer;
+  /** Shared by a file's tests (compiling is slow on SwiftShader); each test sets what it needs and calls reset(). */
+  chain: NstStylizeChain;
+}
+
+/** Registers before/after hooks in the current describe block that fill and dispose a {@link ChainFixture}. */
+export function useChainFixture(forceWebGL: boolean): ChainFixture {
+  const fixture = {} as ChainFixture;
+  before(async () => {
+    fixture.renderer = await makeRenderer(forceWebGL);
+    fixture.chain = new NstStylizeChain(fixture.renderer);
+    fixture.chain.setSize(WIDTH, HEIGHT);
+  });
+  after(() => {
+    fixture.chain?.dispose();
+    fixture.renderer?.dispose();
+  });
+  return fixture;
 }
 
 /** An RGBA float picture in data row order (row 0 first), values 0..1. */

@@ -2,13 +2,13 @@
 // where the picture is still, no ghost trails where it moves, reset, and the nodes used on their own.
 import { expect } from 'chai';
 import { NodeMaterial, QuadMesh } from 'three/webgpu';
-import type { DataTexture, WebGPURenderer } from 'three/webgpu';
+import type { DataTexture } from 'three/webgpu';
 import { texture, vec4 } from 'three/tsl';
 import { DEFAULT_MOTION_THRESHOLD, NstStylizeChain, colorMatch, temporalSmoothing } from '../../shaders/src/index.js';
 import {
   BACKENDS, HEIGHT, WIDTH,
-  channelStats, disposeAll, floatTarget, gaussian, makePicture, makeRenderer, maxAbsDiff, meanAbsDiff, meanYuv,
-  pictureTexture, random, readPicture, stylise, updateTexture, warmScene, withNoise,
+  channelStats, disposeAll, floatTarget, gaussian, makePicture, maxAbsDiff, meanAbsDiff, meanYuv,
+  pictureTexture, random, readPicture, stylise, updateTexture, useChainFixture, warmScene, withNoise,
 } from './shaders-support.js';
 import type { Picture } from './shaders-support.js';
 
@@ -52,34 +52,21 @@ async function nextFrame(): Promise<void> {
 
 for (const backend of BACKENDS) {
   describe(`temporal smoothing on ${backend.name}`, function () {
-    let renderer: WebGPURenderer;
-    /** One chain for the clips (compiling is slow on SwiftShader); each run starts with reset(). */
-    let chain: NstStylizeChain;
-
-    before(async () => {
-      renderer = await makeRenderer(backend.forceWebGL);
-      chain = new NstStylizeChain(renderer);
-      chain.setSize(WIDTH, HEIGHT);
-    });
-
-    after(() => {
-      chain?.dispose();
-      renderer?.dispose();
-    });
+    const fx = useChainFixture(backend.forceWebGL);
 
     /** Runs a clip through a fresh chain (strength 1, no colour match) and returns every output frame. */
     async function runChain(clip: Clip, setup: (subject: NstStylizeChain) => void): Promise<Picture[]> {
-      chain.smoothing = 0;
-      chain.temporalSmoothing.motionThreshold.value = DEFAULT_MOTION_THRESHOLD;
-      chain.reset();
-      setup(chain);
+      fx.chain.smoothing = 0;
+      fx.chain.temporalSmoothing.motionThreshold.value = DEFAULT_MOTION_THRESHOLD;
+      fx.chain.reset();
+      setup(fx.chain);
       const [styledTexture, originalTexture, target] = [pictureTexture(clip.styled[0]), pictureTexture(clip.originals[0]), floatTarget()];
       const outputs: Picture[] = [];
       for (let t = 0; t < FRAMES; t++) {
         updateTexture(styledTexture, clip.styled[t]);
         updateTexture(originalTexture, clip.originals[t]);
-        chain.render(styledTexture, originalTexture, target);
-        outputs.push(await readPicture(renderer, target));
+        fx.chain.render(styledTexture, originalTexture, target);
+        outputs.push(await readPicture(fx.renderer, target));
       }
       disposeAll(styledTexture, originalTexture, target);
       return outputs;
@@ -144,22 +131,22 @@ for (const backend of BACKENDS) {
     it('outputs the styled frame unblended on the first frame after reset()', async () => {
       const clip = makeClip(panningScene, 3);
       const perFrame = await runChain(clip, (subject) => (subject.smoothing = 0));
-      chain.smoothing = 0.9;
-      chain.reset();
+      fx.chain.smoothing = 0.9;
+      fx.chain.reset();
       const textures = clip.styled.slice(0, 4).map((styled, t) => [pictureTexture(styled), pictureTexture(clip.originals[t])] as const);
       const target = floatTarget();
-      for (const [styled, original] of textures.slice(0, 3)) chain.render(styled, original, target);
-      const blended = await readPicture(renderer, target);
+      for (const [styled, original] of textures.slice(0, 3)) fx.chain.render(styled, original, target);
+      const blended = await readPicture(fx.renderer, target);
       expect(maxAbsDiff(blended, perFrame[2]), 'blends before the reset').to.be.greaterThan(0.02);
-      chain.reset();
-      chain.render(textures[3][0], textures[3][1], target);
-      expect(maxAbsDiff(await readPicture(renderer, target), perFrame[3])).to.be.lessThan(2e-3);
+      fx.chain.reset();
+      fx.chain.render(textures[3][0], textures[3][1], target);
+      expect(maxAbsDiff(await readPicture(fx.renderer, target), perFrame[3])).to.be.lessThan(2e-3);
       disposeAll(target, ...textures.flat());
     });
 
     it('temporalSmoothing() and colorMatch() work on their own in a node material', async () => {
-      renderer.setPixelRatio(1);
-      renderer.setSize(WIDTH, HEIGHT, false); // a node graph's passes take the drawing buffer's size
+      fx.renderer.setPixelRatio(1);
+      fx.renderer.setSize(WIDTH, HEIGHT, false); // a node graph's passes take the drawing buffer's size
       const clip = makeClip(() => warmScene(), 5);
       const fullSize = clip.styled.map((styled) => {
         // The network stand-in at full resolution, so that no resampling is involved.
@@ -173,9 +160,9 @@ for (const backend of BACKENDS) {
       const material = new NodeMaterial();
       material.fragmentNode = vec4(smoothed.rgb, 1);
       const quad = new QuadMesh(material);
-      chain.smoothing = 0.8;
-      chain.temporalSmoothing.motionThreshold.value = DEFAULT_MOTION_THRESHOLD;
-      chain.reset();
+      fx.chain.smoothing = 0.8;
+      fx.chain.temporalSmoothing.motionThreshold.value = DEFAULT_MOTION_THRESHOLD;
+      fx.chain.reset();
       const chainTarget = floatTarget();
       const frames: Picture[] = [];
       for (let t = 0; t < 6; t++) {
@@ -183,12 +170,12 @@ for (const backend of BACKENDS) {
         updateTexture(originalTexture as DataTexture, clip.originals[t]);
         // A node graph's passes step once per frame of the renderer's animation loop.
         await nextFrame();
-        renderer.setRenderTarget(target);
-        quad.render(renderer);
-        renderer.setRenderTarget(null);
-        chain.render(styledTexture, originalTexture, chainTarget);
-        frames.push(await readPicture(renderer, target));
-        expect(maxAbsDiff(frames[t], await readPicture(renderer, chainTarget)), `frame ${t}: node = chain`).to.be.lessThan(2e-3);
+        fx.renderer.setRenderTarget(target);
+        quad.render(fx.renderer);
+        fx.renderer.setRenderTarget(null);
+        fx.chain.render(styledTexture, originalTexture, chainTarget);
+        frames.push(await readPicture(fx.renderer, target));
+        expect(maxAbsDiff(frames[t], await readPicture(fx.renderer, chainTarget)), `frame ${t}: node = chain`).to.be.lessThan(2e-3);
       }
       expect(maxAbsDiff(frames[5], fullSize[5]), 'it smooths').to.be.greaterThan(0.02);
 
@@ -197,10 +184,10 @@ for (const backend of BACKENDS) {
       material.fragmentNode = vec4(matched.rgb, 1);
       material.needsUpdate = true;
       await nextFrame();
-      renderer.setRenderTarget(target);
-      quad.render(renderer);
-      renderer.setRenderTarget(null);
-      const output = await readPicture(renderer, target);
+      fx.renderer.setRenderTarget(target);
+      quad.render(fx.renderer);
+      fx.renderer.setRenderTarget(null);
+      const output = await readPicture(fx.renderer, target);
       const [, u, v] = meanYuv(output);
       const [, uo, vo] = meanYuv(clip.originals[5]);
       expect(Math.abs(u - uo), 'U').to.be.lessThan(0.02);
