@@ -2,6 +2,7 @@
 // non-finite loss stops the run and keeps the last good checkpoint, and 20 steps with the real
 // VGG19 from ../shared lower the loss of the model on photos.
 import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -172,5 +173,36 @@ describe('nst train with the real VGG19 (../shared)', () => {
     assert.ok(after < 0.9 * before, `loss on photos went from ${before} to ${after}`);
     initial.dispose();
     trained.dispose();
+  });
+});
+
+describe('nst train on Ctrl-C', () => {
+  it('finishes the step, writes a checkpoint and the model, and --resume continues from there', async () => {
+    const setup = await tinySetup('sigint');
+    const out = join(setup.root, 'run');
+    const args = ['trainer/bin/nst.mjs', 'train', '--style', setup.style, '--content', setup.photos, '--vgg', setup.vgg, '--out', out,
+      '--arch', 'slim', '--size', '32', '--batch', '1', '--steps', '500', '--checkpoint-every', '1h', '--preview-every', '0', '--backend', 'wasm'];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const logPath = join(out, 'train-log.jsonl');
+    const deadline = Date.now() + 120_000;
+    while (!(existsSync(logPath) && (await readFile(logPath, 'utf8')).split('\n').length > 3)) {
+      if (Date.now() > deadline || child.exitCode !== null) assert.fail(`no training steps logged: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    assert.equal(code, 0, stderr);
+    assert.match(stderr, /Stopped at step \d+ with a checkpoint; continue with the same command plus --resume/);
+    const saved = await readCheckpoint(join(out, CHECKPOINT_FILE));
+    const logged = (await readFile(logPath, 'utf8')).trim().split('\n').length;
+    assert.equal(saved.header.step, logged, 'the checkpoint holds every logged step');
+    assert.ok(existsSync(join(out, 'model.json')));
+
+    const resumed = spawnSync(process.execPath, [...args.map((a) => (a === '500' ? String(saved.header.step + 1) : a)), '--resume'], { encoding: 'utf8' });
+    assert.equal(resumed.status, 0, resumed.stderr);
+    assert.match(resumed.stderr, new RegExp(`resuming at step ${saved.header.step}`));
+    assert.equal((await readCheckpoint(join(out, CHECKPOINT_FILE))).header.step, saved.header.step + 1);
   });
 });

@@ -7,7 +7,6 @@ import { ARCHITECTURE_PRESETS, WEIGHT_STORAGES } from 'nst-video/model';
 import { runInit } from './commands/init-command.js';
 import { runStylize } from './commands/stylize-command.js';
 import { runEval } from './commands/eval-command.js';
-import { runImportVgg } from './commands/import-vgg-command.js';
 import { parseCheckpointEvery, runTrain } from './commands/train-command.js';
 import * as defaults from './training/defaults.js';
 import { parseVggTap } from './training/vgg.js';
@@ -103,7 +102,8 @@ export function buildProgram(): Command {
     .description('Convert the Keras VGG19 weights (vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5) into the loss network --vgg reads.')
     .argument('<file.h5>', 'the Keras .h5 weights file (float32)')
     .requiredOption('--out <dir>', 'directory to write model.json and its shards into')
-    .action((h5: string, options) => runImportVgg(h5, options));
+    // Loaded on use: h5wasm instantiates libhdf5 (WebAssembly) when imported.
+    .action(async (h5: string, options) => (await import('./commands/import-vgg-command.js')).runImportVgg(h5, options));
 
   return program;
 }

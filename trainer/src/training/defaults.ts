@@ -40,7 +40,6 @@ export const DEFAULT_SEED = 0;
 /** Seconds between checkpoints. */
 export const DEFAULT_CHECKPOINT_SECONDS = 300;
 export const DEFAULT_PREVIEW_EVERY = 100;
-export const DEFAULT_LOG_EVERY = 1;
 export const DEFAULT_EXPORT_STORAGE: WeightStorage = 'float16';
 /** Number of pixels a wasm micro-batch may hold (full net at 256 px batch 2 exceeds 4 GiB). */
 export const WASM_MICRO_BATCH_PIXELS = 256 * 256;
