@@ -225,14 +225,14 @@ export class NstVideoElement extends LitElement {
     super.connectedCallback();
     this._hidden = this.ownerDocument.visibilityState === 'hidden';
     this.ownerDocument.addEventListener('visibilitychange', this._onVisibilityChange);
-    this._statsTimer = window.setInterval(() => this._emitStats(), STATS_INTERVAL_MS);
+    this._statsTimer = (this.ownerDocument.defaultView ?? window).setInterval(() => this._emitStats(), STATS_INTERVAL_MS);
     this._syncSources();
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
     this.ownerDocument.removeEventListener('visibilitychange', this._onVisibilityChange);
-    clearInterval(this._statsTimer);
+    (this.ownerDocument.defaultView ?? window).clearInterval(this._statsTimer);
     this._loop.stop();
     this._releasePresenter();
     this._frameShown = false;
@@ -324,7 +324,8 @@ export class NstVideoElement extends LitElement {
 
   private _onModelChange(model: BrowserStyleModel | null, previous: BrowserStyleModel | null): void {
     if (previous) void this._loop.idle().then(() => previous.dispose());
-    if (this._error?.phase === 'model') this._error = null;
+    // A new model (or backend) may cure a frame that failed too.
+    if (this._error?.phase === 'model' || this._error?.phase === 'gpu') this._error = null;
     this._frameShown = false;
     this._loop.resetCounters();
     this._presenter?.reset();
