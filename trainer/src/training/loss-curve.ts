@@ -30,13 +30,15 @@ export function lossCurveSvg(points: readonly LossPoint[], title: string): strin
   const width = 720;
   const height = 400;
   const margin = { left: 70, right: 20, top: 36, bottom: 44 };
-  const smoothed = smoothLosses(points, Math.max(1, Math.ceil(points.length / 300)));
+  // About 50 points: per-step losses of small batches are too noisy to show a trend.
+  const window = Math.max(1, Math.round(points.length / 50));
+  const smoothed = smoothLosses(points, window);
   const values = smoothed.flatMap((p) => SERIES.map((s) => p[s.key])).filter((v) => v > 0 && Number.isFinite(v));
   const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;');
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
     `<rect width="${width}" height="${height}" fill="white"/>`,
-    `<text x="${width / 2}" y="20" text-anchor="middle" font-size="14">${escape(title)}</text>`,
+    `<text x="${width / 2}" y="20" text-anchor="middle" font-size="14">${escape(title)} (mean of every ${window} steps)</text>`,
   ];
   if (smoothed.length === 0 || values.length === 0) {
     parts.push(`<text x="${width / 2}" y="${height / 2}" text-anchor="middle">no steps yet</text></svg>`);
