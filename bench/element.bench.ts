@@ -1,8 +1,9 @@
 /**
  * <nst-video> throughput in headless Chromium: frames per second at 320x240 and 640x480 on each
- * tfjs backend (network input = the source's resolution), and the plain per-frame loop
- * (fromPixels -> predict -> toPixels to a canvas) with the same slim model in the same page, as a
- * ratio. Software WebGPU/WebGL (SwiftShader here) are skipped where a frame would take longer than
+ * tfjs backend, and the plain per-frame loop (fromPixels -> predict -> toPixels to a canvas) with
+ * the same slim model in the same page, as a ratio. Twice: with the network at the source's
+ * resolution, and at a 64 px short side (the element upsamples to the source resolution; the plain
+ * loop shows the 64 px picture), which lets the software GPU backends here run at all. Software WebGPU/WebGL (SwiftShader here) are skipped where a frame would take longer than
  * MAX_FRAME_MS. NST_BENCH_BACKENDS=wasm,webgl picks backends; NST_BENCH_SECONDS the timing window.
  */
 import { readFile } from 'node:fs/promises';
@@ -55,15 +56,17 @@ try {
     });
     await page.goto(`${ORIGIN}/`);
     await page.waitForFunction(() => 'runElementBench' in globalThis);
-    for (const [width, height] of RESOLUTIONS) {
-      const request: ElementBenchRequest = { backend, width, height, seconds: SECONDS, maxFrameMs: MAX_FRAME_MS, modelUrl: '/model/model.json', wasmPaths: '/wasm/' };
-      try {
-        const row = (await page.evaluate((r) => (globalThis as any).runElementBench(r), request)) as Record<string, unknown>;
-        emit({ bench: 'element', arch: 'slim', ...row });
-        if (row.skipped) break;
-      } catch (error) {
-        emit({ bench: 'element', arch: 'slim', backend, width, height, error: (error as Error).message.split('\n')[0] });
-        break;
+    for (const inferenceSize of [undefined, 64]) {
+      for (const [width, height] of RESOLUTIONS) {
+        const request: ElementBenchRequest = { backend, width, height, inferenceSize, seconds: SECONDS, maxFrameMs: MAX_FRAME_MS, modelUrl: '/model/model.json', wasmPaths: '/wasm/' };
+        try {
+          const row = (await page.evaluate((r) => (globalThis as any).runElementBench(r), request)) as Record<string, unknown>;
+          emit({ bench: 'element', arch: 'slim', ...row });
+          if (row.skipped) break;
+        } catch (error) {
+          emit({ bench: 'element', arch: 'slim', backend, width, height, inference_short_side: inferenceSize, error: (error as Error).message.split('\n')[0] });
+          break;
+        }
       }
     }
     await page.close();

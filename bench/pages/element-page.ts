@@ -11,6 +11,8 @@ export interface ElementBenchRequest {
   backend: BackendName;
   width: number;
   height: number;
+  /** Short side of the network input; default the source's (full resolution). */
+  inferenceSize?: number;
   /** How long each of the two loops is timed, after a warm-up frame. */
   seconds: number;
   /** Skip when one frame is estimated to take longer (software GPU backends here). */
@@ -30,10 +32,12 @@ function drawFrame(context: CanvasRenderingContext2D, width: number, height: num
   context.fillRect((frame * 9) % width, height / 3, width / 6, height / 3);
 }
 
-async function plainFrame(model: BrowserStyleModel, source: HTMLCanvasElement, target: HTMLCanvasElement): Promise<void> {
+/** fromPixels -> predict -> toPixels; with `size`, the frame is first resized to that short side. */
+async function plainFrame(model: BrowserStyleModel, source: HTMLCanvasElement, target: HTMLCanvasElement, size?: number): Promise<void> {
   const picture = tf.tidy(() => {
-    const batch = tf.expandDims(tf.cast(tf.browser.fromPixels(source, 3), 'float32'), 0) as tf.Tensor4D;
-    return tf.clipByValue(tf.div(tf.squeeze(model.predict(batch), [0]), 255), 0, 1) as tf.Tensor3D;
+    const pixels = tf.browser.fromPixels(source, 3);
+    const styled = size === undefined ? tf.squeeze(model.predict(tf.expandDims(tf.cast(pixels, 'float32'), 0) as tf.Tensor4D), [0]) : model.stylizeTensor(pixels, { size });
+    return tf.clipByValue(tf.div(styled, 255), 0, 1) as tf.Tensor3D;
   });
   await tf.browser.toPixels(picture, target);
   picture.dispose();
@@ -41,6 +45,8 @@ async function plainFrame(model: BrowserStyleModel, source: HTMLCanvasElement, t
 
 async function runElementBench(request: ElementBenchRequest): Promise<Record<string, unknown>> {
   const { backend, width, height, seconds } = request;
+  const size = request.inferenceSize !== undefined && request.inferenceSize < Math.min(width, height) ? request.inferenceSize : undefined;
+  const networkPixels = size === undefined ? width * height : (size * size * Math.max(width, height)) / Math.min(width, height);
   const source = document.createElement('canvas');
   [source.width, source.height] = [width, height];
   const context = source.getContext('2d')!;
@@ -62,19 +68,19 @@ async function runElementBench(request: ElementBenchRequest): Promise<Record<str
     probeMs.push(performance.now() - t0);
   }
   const perPixel = Math.max(0, (probeMs[1] - probeMs[0]) / (128 * 96 - 64 * 48));
-  const estimateMs = probeMs[0] + perPixel * (width * height - 64 * 48);
+  const estimateMs = probeMs[0] + perPixel * (networkPixels - 64 * 48);
   let started = 0;
-  const row = { backend: model.backend.backend, software: model.backend.software, width, height, inference: `${width}x${height}` };
+  const row = { backend: model.backend.backend, software: model.backend.software, width, height, inference_short_side: size ?? Math.min(width, height) };
   if (estimateMs > request.maxFrameMs) {
     model.dispose();
     return { ...row, skipped: `estimated ${(estimateMs / 1000).toFixed(0)} s per frame` };
   }
-  await plainFrame(model, source, target);
+  await plainFrame(model, source, target, size);
   let plainFrames = 0;
   started = performance.now();
   while (plainFrames < 3 || performance.now() - started < seconds * 1000) {
     drawFrame(context, width, height, frame++);
-    await plainFrame(model, source, target);
+    await plainFrame(model, source, target, size);
     plainFrames++;
   }
   const plainFps = (plainFrames * 1000) / (performance.now() - started);
@@ -84,20 +90,21 @@ async function runElementBench(request: ElementBenchRequest): Promise<Record<str
   const stream = source.captureStream(0);
   const track = stream.getVideoTracks()[0] as CanvasCaptureMediaStreamTrack;
   const element = document.createElement('nst-video') as NstVideoElement;
-  Object.assign(element, { backend, wasmPaths: request.wasmPaths, inferenceSize: Math.min(width, height), smoothing: 0.5, autoplay: true, muted: true, model: request.modelUrl });
+  Object.assign(element, { backend, wasmPaths: request.wasmPaths, inferenceSize: size ?? Math.min(width, height), smoothing: 0.5, autoplay: true, muted: true, model: request.modelUrl });
   element.srcObject = stream;
   document.body.append(element);
-  const shown = async (count: number) => {
-    const deadline = performance.now() + Math.max(60_000, estimateMs * 4);
+  // The first frame also compiles every shader on the renderer's context (minutes on SwiftShader).
+  const shown = async (count: number, timeoutMs = Math.max(60_000, estimateMs * 4)) => {
+    const deadline = performance.now() + timeoutMs;
     while (element.stats.frames < count) {
       if (element.error) throw element.error;
-      if (performance.now() > deadline) throw new Error(`<nst-video> showed no frame within ${deadline} ms (status ${element.status})`);
+      if (performance.now() > deadline) throw new Error(`<nst-video> showed no frame within ${(timeoutMs / 1000).toFixed(0)} s (status ${element.status})`);
       await new Promise((resolve) => setTimeout(resolve, 1));
     }
   };
   try {
     track.requestFrame();
-    await shown(1);
+    await shown(1, 300_000);
     let before = element.stats.frames;
     started = performance.now();
     let elementFrames = 0;
@@ -113,6 +120,7 @@ async function runElementBench(request: ElementBenchRequest): Promise<Record<str
     return {
       ...row,
       presentation: stats.presentation,
+      zero_copy: stats.zeroCopy,
       element_fps: elementFps,
       element_inference_ms: stats.inferenceMs,
       estimated_frame_ms: estimateMs,

@@ -101,10 +101,21 @@ export class FrameLoopController implements ReactiveController {
     this._recent = [];
   }
 
+  /** fps and inference time over the last second; from the last two frames when they are slower than that. */
   measurements(now = performance.now()): FrameLoopMeasurements {
+    const last = this._recent.slice(-2);
     this._recent = this._recent.filter((entry) => now - entry.time <= WINDOW_MS);
-    const inferenceMs = this._recent.length ? this._recent.reduce((sum, entry) => sum + entry.inferenceMs, 0) / this._recent.length : 0;
-    return { fps: this._recent.length * (1000 / WINDOW_MS), inferenceMs, frames: this._frames, droppedFrames: this._dropped, zeroCopy: this._zeroCopy, ...this._size };
+    const recent = this._recent;
+    let fps = recent.length >= 2 ? ((recent.length - 1) * 1000) / (recent[recent.length - 1].time - recent[0].time) : 0;
+    if (recent.length < 2 && last.length === 2) {
+      const interval = last[1].time - last[0].time;
+      // Still coming at that slow rate (not paused or stalled)?
+      if (now - last[1].time <= 2 * interval) fps = 1000 / interval;
+    }
+    const window = recent.length ? recent : last.slice(-1);
+    const inferenceMs = window.length ? window.reduce((sum, entry) => sum + entry.inferenceMs, 0) / window.length : 0;
+    if (!recent.length) this._recent = last;
+    return { fps, inferenceMs, frames: this._frames, droppedFrames: this._dropped, zeroCopy: this._zeroCopy, ...this._size };
   }
 
   hostConnected(): void {}

@@ -26,9 +26,13 @@ export type NstVideoStatus = 'idle' | 'loading' | 'running' | 'paused' | 'error'
 export type NstErrorPhase = 'gpu' | 'camera' | 'model' | 'media' | 'device-lost';
 
 export interface NstVideoStats {
-  /** Stylised frames shown per second, over the last second. */
+  /** Stylised frames shown per second, over the last second (from the last two frames when slower). */
   readonly fps: number;
-  /** Mean time from frame capture to pixels ready for the GPU (network + readback), over the last second. */
+  /**
+   * Mean time from frame capture to the styled frame ready for the shaders (network, plus the
+   * readback where there is one), over the last second (or the last frame). The rest of a frame's
+   * time is drawing.
+   */
   readonly inferenceMs: number;
   /** The tfjs backend running the network. */
   readonly backend: BackendName | null;
