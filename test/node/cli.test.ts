@@ -32,7 +32,8 @@ describe('nst --help', () => {
       for (const option of command.options) {
         assert.ok(help.includes(option.long!), `${command.name()} --help lists ${option.long}`);
         if (option.mandatory) continue;
-        const documented = option.defaultValue !== undefined ? help.includes(`default: ${JSON.stringify(option.defaultValue)}`) || help.includes(`default: ${option.defaultValue}`) : /default/.test(option.description);
+        const shown = [option.defaultValueDescription, JSON.stringify(option.defaultValue), String(option.defaultValue)].filter(Boolean);
+        const documented = option.defaultValue !== undefined ? shown.some((text) => help.includes(`default: ${text}`)) : /default/.test(option.description);
         assert.ok(documented, `${command.name()} ${option.long} shows its default`);
       }
     }

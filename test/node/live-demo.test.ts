@@ -2,14 +2,14 @@
 // with the fake camera, it lists the styles, stylises the camera, shows the fps / ms overlay, and
 // takes a snapshot. Saves a screenshot to test/generated/live-demo.png (NST_SCREENSHOT overrides).
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import puppeteer, { type Browser } from 'puppeteer-core';
 import { startDemoServer } from '../../demo/serve.mjs';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../support/chromium.mjs';
+import { fakeCameraArgs } from '../support/server-commands.js';
 
-const CAMERA_CLIP = resolve('test/generated/camera.y4m');
 const SCREENSHOT = resolve(process.env.NST_SCREENSHOT ?? 'test/generated/live-demo.png');
 
 describe('live demo page', () => {
@@ -17,7 +17,9 @@ describe('live demo page', () => {
   let browser: Browser;
   before(async () => {
     demo = await startDemoServer({ port: 0, watch: false });
-    const camera = ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', ...(existsSync(CAMERA_CLIP) ? [`--use-file-for-fake-video-capture=${CAMERA_CLIP}`] : [])];
+    // fakeCameraArgs makes the 320x240 clip with ffmpeg when it is missing (a fresh clone runs
+    // the Node tests before web-test-runner would make it).
+    const camera = ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', ...fakeCameraArgs()];
     browser = await puppeteer.launch({ executablePath: CHROMIUM_PATH, headless: true, args: [...CHROMIUM_ARGS, ...camera] });
   });
   after(async () => {

@@ -51,7 +51,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--arch <preset>', 'network size').choices(Object.keys(ARCHITECTURE_PRESETS)).default(defaults.DEFAULT_ARCH))
     .addOption(new Option('--size <px>', 'training crop side (multiple of 4)').argParser(integer).default(defaults.DEFAULT_SIZE))
     .addOption(new Option('--batch <n>', 'photos per optimizer step').argParser(integer).default(defaults.DEFAULT_BATCH))
-    .addOption(new Option('--steps <n>', 'optimizer steps (overrides --epochs)').argParser(integer))
+    .addOption(new Option('--steps <n>', 'optimizer steps (default: as many as --epochs needs; overrides --epochs)').argParser(integer))
     .addOption(new Option('--epochs <n>', 'passes over the photos, when --steps is not given').argParser(integer).default(defaults.DEFAULT_EPOCHS))
     .addOption(new Option('--lr <rate>', 'Adam learning rate').argParser(number).default(defaults.DEFAULT_LEARNING_RATE))
     .addOption(new Option('--content-weight <w>', 'weight of the content loss').argParser(number).default(defaults.DEFAULT_CONTENT_WEIGHT))
