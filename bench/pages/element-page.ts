@@ -98,13 +98,26 @@ async function runElementBench(request: ElementBenchRequest): Promise<Record<str
     const deadline = performance.now() + timeoutMs;
     while (element.stats.frames < count) {
       if (element.error) throw element.error;
-      if (performance.now() > deadline) throw new Error(`<nst-video> showed no frame within ${(timeoutMs / 1000).toFixed(0)} s (status ${element.status})`);
+      if (performance.now() > deadline) {
+        const video = element.shadowRoot?.querySelector('video');
+        throw new Error(`<nst-video> showed no frame within ${(timeoutMs / 1000).toFixed(0)} s (status ${element.status}, paused ${element.paused}, video readyState ${video?.readyState}, tfjs backend ${tf.getBackend()}, stats ${JSON.stringify(element.stats)})`);
+      }
       await new Promise((resolve) => setTimeout(resolve, 1));
     }
   };
   try {
-    track.requestFrame();
-    await shown(1, 300_000);
+    // Until the element shows its first frame, keep sending: a frame sent before its video is
+    // playing is lost, and a stream made with captureStream(0) sends nothing else by itself.
+    const keepSending = setInterval(() => {
+      drawFrame(context, width, height, frame++);
+      track.requestFrame();
+    }, 250);
+    try {
+      await shown(1, 300_000);
+    } finally {
+      clearInterval(keepSending);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
     let before = element.stats.frames;
     started = performance.now();
     let elementFrames = 0;
