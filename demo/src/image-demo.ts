@@ -1,13 +1,6 @@
 /** demo/image.html: stylise one photo with a chosen style model, in the browser. */
 import { loadStyleModel, type BackendPreference, type BrowserStyleModel, type StyleModelSource } from '../../plugin/src/index.js';
-
-interface DemoModel {
-  id: string;
-  url: string;
-  style: string;
-  architecture?: string;
-  training?: string;
-}
+import { addModelOptions, fetchDemoModels } from './shared/demo-models.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const modelSelect = $<HTMLSelectElement>('model-select');
@@ -39,16 +32,11 @@ function updateButton(): void {
 
 async function listModels(): Promise<void> {
   try {
-    const response = await fetch('/models/index.json');
-    if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    const models = (await response.json()) as DemoModel[];
-    for (const m of models) {
-      const label = `${m.style}${m.architecture ? ` (${m.architecture})` : ''}${m.training === 'random-init' ? ' — untrained' : ''}`;
-      modelSelect.add(new Option(label, m.url));
-    }
+    const models = await fetchDemoModels();
+    addModelOptions(modelSelect, models);
     say(models.length ? 'Choose a photo, then Stylise.' : 'No styles are installed in demo/models/: choose model files of your own.');
   } catch (error) {
-    say(`Could not list the styles (${(error as Error).message}). Is "npm start" running?`, true);
+    say((error as Error).message, true);
   }
   updateButton();
 }

@@ -3,14 +3,7 @@
  * the picture's sliders, an fps / ms overlay, snapshots and clip recording with sound.
  */
 import { NstClipRecorder, type NstVideoElement, type NstVideoStats } from '../../plugin/src/index.js';
-
-interface DemoModel {
-  id: string;
-  url: string;
-  style: string;
-  architecture?: string;
-  training?: string;
-}
+import { addModelOptions, fetchDemoModels, type DemoModel } from './shared/demo-models.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const live = $<NstVideoElement>('live');
@@ -44,17 +37,12 @@ function say(text: string, kind: 'info' | 'warning' | 'error' = 'info'): void {
 async function listModels(): Promise<void> {
   let models: DemoModel[];
   try {
-    const response = await fetch('/models/index.json');
-    if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    models = (await response.json()) as DemoModel[];
+    models = await fetchDemoModels();
   } catch (error) {
-    say(`Could not list the styles (${(error as Error).message}). Is the demo server (npm start) running?`, 'error');
+    say((error as Error).message, 'error');
     return;
   }
-  for (const model of models) {
-    const label = `${model.style}${model.architecture ? ` (${model.architecture})` : ''}${model.training === 'random-init' ? ' — untrained' : ''}`;
-    modelSelect.add(new Option(label, model.url));
-  }
+  addModelOptions(modelSelect, models);
   if (!models.length) {
     say('No styles are installed in demo/models/. Add one: npx nst init --arch slim --out demo/models/my-style (untrained), or train one with nst train.', 'error');
     placeholder.textContent = 'No style installed';
