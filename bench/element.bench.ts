@@ -10,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import * as esbuild from 'esbuild';
 import puppeteer from 'puppeteer-core';
-import { ARCHITECTURE_PRESETS, encodeStyleModel, initialTransformerWeights } from '../plugin/src/model/index.js';
+import { ARCHITECTURE_PRESETS, encodeRandomStyleModel } from '../plugin/src/model/index.js';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../test/support/chromium.mjs';
 import { emit } from './bench-support.js';
 import type { ElementBenchRequest } from './pages/element-page.js';
@@ -25,14 +25,7 @@ const RESOLUTIONS = [
 ] as const;
 
 const architecture = ARCHITECTURE_PRESETS.slim;
-const encoded = await encodeStyleModel({
-  architecture,
-  weights: initialTransformerWeights(architecture, 1),
-  storage: 'float32',
-  style: { name: 'bench-slim' },
-  training: { kind: 'random-init', seed: 1 },
-  generatedBy: 'nst-video element bench',
-});
+const encoded = await encodeRandomStyleModel({ architecture, seed: 1, storage: 'float32', style: { name: 'bench-slim' }, generatedBy: 'nst-video element bench' });
 const files = new Map<string, { type: string; body: string | Buffer }>([['/model/model.json', { type: 'application/json', body: JSON.stringify(encoded.modelJson) }]]);
 for (const shard of encoded.shards) files.set(`/model/${shard.path}`, { type: 'application/octet-stream', body: Buffer.from(shard.bytes) });
 

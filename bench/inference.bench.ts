@@ -5,7 +5,7 @@
  * Slow combinations are skipped with an estimate rather than run for minutes.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ARCHITECTURE_PRESETS, StyleModel, encodeStyleModel, initialTransformerWeights, readStyleModel, type StyleModelFiles } from 'nst-video/model';
+import { ARCHITECTURE_PRESETS, StyleModel, encodeRandomStyleModel, readStyleModel, type StyleModelFiles } from 'nst-video/model';
 import { selectNodeBackend, type NodeBackendName } from '../trainer/src/node-backend.js';
 import { emit, median, timeRuns, transformerMacs } from './bench-support.js';
 
@@ -15,7 +15,7 @@ const MAX_FRAME_MS = 30_000;
 
 async function buildModel(preset: 'full' | 'slim'): Promise<StyleModel> {
   const architecture = ARCHITECTURE_PRESETS[preset];
-  const encoded = await encodeStyleModel({ architecture, weights: initialTransformerWeights(architecture, 1), storage: 'float32', style: { name: 'bench' }, training: { kind: 'random-init' }, generatedBy: 'bench' });
+  const encoded = await encodeRandomStyleModel({ architecture, seed: 1, storage: 'float32', style: { name: 'bench' }, generatedBy: 'bench' });
   const files: StyleModelFiles = { label: 'bench', readModelJson: async () => JSON.stringify(encoded.modelJson), readShard: async (p) => encoded.shards.find((s) => s.path === p)!.bytes };
   return new StyleModel(await readStyleModel(files));
 }

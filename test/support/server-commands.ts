@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ARCHITECTURE_PRESETS, encodeStyleModel, initialTransformerWeights, type EncodedStyleModel } from 'nst-video/model';
+import { ARCHITECTURE_PRESETS, encodeRandomStyleModel, type EncodedStyleModel } from 'nst-video/model';
 import * as tf from '@tensorflow/tfjs-core';
 import { loadStyleModelFromDisk, writeStyleModel } from '../../trainer/src/model-files.js';
 import { selectNodeBackend, type NodeBackendName } from '../../trainer/src/node-backend.js';
@@ -44,14 +44,7 @@ export function writeVideoFixtures(): void {
 /** The slim network with seed 7, stored as float32 so Node and browser read identical weights. */
 export function fixtureModel(): Promise<EncodedStyleModel> {
   const architecture = ARCHITECTURE_PRESETS.slim;
-  return encodeStyleModel({
-    architecture,
-    weights: initialTransformerWeights(architecture, 7),
-    storage: 'float32',
-    style: { name: 'fixture-slim-7' },
-    training: { kind: 'random-init', seed: 7 },
-    generatedBy: 'nst-video tests',
-  });
+  return encodeRandomStyleModel({ architecture, seed: 7, storage: 'float32', style: { name: 'fixture-slim-7' }, generatedBy: 'nst-video tests' });
 }
 
 function withShard(encoded: EncodedStyleModel, damage: (bytes: Uint8Array) => void): EncodedStyleModel {

@@ -35,6 +35,7 @@ export {
   MODEL_FORMAT_VERSION,
   MODEL_JSON_FILE,
   WEIGHT_STORAGES,
+  encodeRandomStyleModel,
   encodeStyleModel,
   errorText,
   float16BitsToFloat32,
@@ -43,6 +44,7 @@ export {
 } from './weights-format.js';
 export type {
   DecodedStyleModel,
+  EncodeRandomStyleModelOptions,
   EncodeStyleModelOptions,
   EncodedStyleModel,
   ShardRecord,

@@ -15,6 +15,7 @@ import {
   validateArchitecture,
 } from './architecture.js';
 import { NstModelError } from './model-errors.js';
+import { initialTransformerWeights } from './transformer-net.js';
 import { sha256Hex } from './sha256.js';
 
 export const MODEL_FORMAT_NAME = 'nst-video-style-model';
@@ -134,6 +135,23 @@ export async function encodeStyleModel(options: EncodeStyleModelOptions): Promis
     },
     shards,
   };
+}
+
+export interface EncodeRandomStyleModelOptions extends Omit<EncodeStyleModelOptions, 'weights' | 'training'> {
+  /** Seed of `initialTransformerWeights`. */
+  seed: number;
+  /** Extra fields for the training record, which says `{kind: 'random-init', seed}`. */
+  training?: Record<string, unknown>;
+}
+
+/** A freshly initialised (untrained) network, encoded: what `nst init`, tests and benchmarks use. */
+export function encodeRandomStyleModel(options: EncodeRandomStyleModelOptions): Promise<EncodedStyleModel> {
+  const { seed, training, ...rest } = options;
+  return encodeStyleModel({
+    ...rest,
+    weights: initialTransformerWeights(options.architecture, seed),
+    training: { kind: 'random-init', seed, ...training },
+  });
 }
 
 function encodeValues(values: Float32Array, storage: WeightStorage): { bytes: Uint8Array; quantization?: ManifestWeight['quantization'] } {

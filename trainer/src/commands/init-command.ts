@@ -1,5 +1,5 @@
 /** `nst init`: writes a randomly initialised model, for tests and benchmarks before training. */
-import { ARCHITECTURE_PRESETS, countParameters, encodeStyleModel, initialTransformerWeights, type ArchitecturePresetName, type WeightStorage } from 'nst-video/model';
+import { ARCHITECTURE_PRESETS, countParameters, encodeRandomStyleModel, type ArchitecturePresetName, type WeightStorage } from 'nst-video/model';
 import { writeStyleModel } from '../model-files.js';
 import { GENERATED_BY } from '../version.js';
 
@@ -13,12 +13,12 @@ export interface InitOptions {
 
 export async function runInit(options: InitOptions): Promise<void> {
   const architecture = ARCHITECTURE_PRESETS[options.arch];
-  const encoded = await encodeStyleModel({
+  const encoded = await encodeRandomStyleModel({
     architecture,
-    weights: initialTransformerWeights(architecture, options.seed),
+    seed: options.seed,
     storage: options.storage,
     style: { name: options.styleName ?? `random-${options.arch}-${options.seed}` },
-    training: { kind: 'random-init', seed: options.seed, command: commandLine() },
+    training: { command: commandLine() },
     generatedBy: GENERATED_BY,
   });
   const jsonPath = await writeStyleModel(options.out, encoded);
