@@ -153,44 +153,19 @@ export function conv2dBackpropInputComposed(args: { inputs: tf.NamedTensorInfoMa
     dataFormat: 'NHWC',
     dilations: [1, 1],
   });
-  release(backend, ...temporaries.filter((t) => t !== dy));
+  release(backend, rotated, ...temporaries.filter((t) => t !== dy));
   if (result.shape.join() !== [b, h, w, ci].join() || co !== dy.shape[3]) {
     throw new Error(`Conv2DBackpropInput (composed): got shape ${result.shape}, expected ${[b, h, w, ci]}.`);
   }
   return result;
 }
 
-/**
- * The kernel rotated 180 degrees with in/out channels swapped, cached by the kernel's data: the
- * loss network's kernels never change, and a fresh tensor would also make XNNPACK repack the
- * weights on every call. Variables get new data on every assign, so old entries age out.
- */
-const rotatedCache = new Map<object, { backend: Backend; rotated: TensorInfo }>();
-const ROTATED_CACHE_ENTRIES = 48;
-
+/** The kernel rotated 180 degrees with in/out channels swapped: [kh, kw, ci, co] -> [kh, kw, co, ci]. */
 function rotatedFilter(backend: Backend, filter: TensorInfo): TensorInfo {
-  const cached = rotatedCache.get(filter.dataId);
-  if (cached && cached.backend === backend) {
-    rotatedCache.delete(filter.dataId);
-    rotatedCache.set(filter.dataId, cached);
-    return cached.rotated;
-  }
   const reversed = run(backend, 'Reverse', { x: filter }, { dims: [0, 1] });
   const rotated = run(backend, 'Transpose', { x: reversed }, { perm: [0, 1, 3, 2] });
   release(backend, reversed);
-  rotatedCache.set(filter.dataId, { backend, rotated });
-  while (rotatedCache.size > ROTATED_CACHE_ENTRIES) {
-    const [oldest, entry] = rotatedCache.entries().next().value!;
-    rotatedCache.delete(oldest);
-    release(entry.backend, entry.rotated);
-  }
   return rotated;
-}
-
-/** Frees the cached rotated kernels (e.g. before switching backends). */
-export function clearConvGradientCache(): void {
-  for (const entry of rotatedCache.values()) release(entry.backend, entry.rotated);
-  rotatedCache.clear();
 }
 
 export const COMPOSED_CONV_GRADIENT_KERNELS = {

@@ -120,11 +120,29 @@ function decodeWeight(entry: ManifestEntry, bytes: Buffer, offset: number, count
   throw new Error(`${where}: weight "${entry.name}" uses quantization ${JSON.stringify(q)}, which is not supported.`);
 }
 
-/** VGG19 conv stack on the current tfjs backend. Call `dispose()` when done. */
-export class VggFeatures {
-  private readonly _layers: { name: string; kernel: tf.Tensor4D; bias: tf.Tensor1D }[];
+interface VggLayer {
+  name: string;
+  kernel: tf.Tensor4D;
+  bias: tf.Tensor1D;
+  /** The kernel rotated 180 degrees with in/out channels swapped: a 'same' conv with it is the input gradient. */
+  inputGradientKernel: tf.Tensor4D;
+}
 
-  private constructor(layers: { name: string; kernel: tf.Tensor4D; bias: tf.Tensor1D }[]) {
+/**
+ * VGG19 conv stack on the current tfjs backend. Call `dispose()` when done.
+ *
+ * Each conv + bias + ReLU is one fused kernel with a hand-written gradient, because the loss
+ * network is frozen: only the gradient with respect to its input is ever needed, and that is a
+ * 'same' convolution of the masked incoming gradient with a kernel rotated once, here, at load.
+ * Through tfjs's own conv gradient the kernel would be cloned on every step (tfjs saves copies of
+ * the tensors a gradient needs), so nothing that depends on the kernel could be prepared once:
+ * on wasm, XNNPACK re-packed all 20 million weights every step and the input gradient took 4x the
+ * forward conv's time.
+ */
+export class VggFeatures {
+  private readonly _layers: VggLayer[];
+
+  private constructor(layers: VggLayer[]) {
     this._layers = layers;
   }
 
@@ -133,10 +151,12 @@ export class VggFeatures {
     return new VggFeatures(
       VGG19_LAYERS.map((name) => {
         const w = weights.get(name)!;
+        const kernel = tf.keep(tf.tensor4d(w.kernel, w.kernelShape as [number, number, number, number]));
         return {
           name,
-          kernel: tf.keep(tf.tensor4d(w.kernel, w.kernelShape as [number, number, number, number])),
+          kernel,
           bias: tf.keep(tf.tensor1d(w.bias)),
+          inputGradientKernel: tf.keep(tf.tidy(() => tf.transpose(tf.reverse(kernel, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D)),
         };
       }),
     );
@@ -155,7 +175,7 @@ export class VggFeatures {
     for (let i = 0; i <= deepest; i++) {
       const layer = this._layers[i];
       if (i > 0 && layer.name.endsWith('_conv1')) x = tf.maxPool(x, 2, 2, 'valid');
-      x = tf.relu(tf.add(tf.conv2d(x, layer.kernel, 1, 'same'), layer.bias)) as tf.Tensor4D;
+      x = convBiasRelu(x, layer);
       const tap = wanted.get(layer.name);
       if (tap) result.set(tap, x);
     }
@@ -163,9 +183,25 @@ export class VggFeatures {
   }
 
   dispose(): void {
-    for (const layer of this._layers) {
-      layer.kernel.dispose();
-      layer.bias.dispose();
-    }
+    for (const layer of this._layers) tf.dispose([layer.kernel, layer.bias, layer.inputGradientKernel]);
   }
+}
+
+/** relu(conv(x, kernel, 'same') + bias) in one kernel; differentiable with respect to x only. */
+function convBiasRelu(x: tf.Tensor4D, layer: VggLayer): tf.Tensor4D {
+  const op = tf.customGrad(((input: tf.Tensor4D, save: tf.GradSaveFunc) => {
+    // Called as a kernel: tf.fused.conv2d would fall back to three unfused ops under a gradient tape.
+    const y = tf.engine().runKernel(
+      'FusedConv2D',
+      { x: input, filter: layer.kernel, bias: layer.bias },
+      { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', dilations: [1, 1], activation: 'relu' } as unknown as tf.NamedAttrMap,
+    ) as tf.Tensor4D;
+    save([y]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor4D, [output]: tf.Tensor[]) =>
+        tf.conv2d(tf.mul(dy, tf.step(output)) as tf.Tensor4D, layer.inputGradientKernel, 1, 'same'),
+    };
+  }) as unknown as Parameters<typeof tf.customGrad<tf.Tensor4D>>[0]);
+  return op(x) as tf.Tensor4D;
 }
