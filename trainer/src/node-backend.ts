@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
+import { availableCores, useWasmThreads, wasmThreadsInUse } from './wasm-threads.js';
 
 // PROD silences tfjs's "install tfjs-node" banner (tfjs-node cannot install here: it downloads
 // libtensorflow) and skips debug-only checks.
@@ -21,10 +22,17 @@ export interface BackendChoice {
   reason: string;
   /** The GPU adapter's description, when WebGPU was considered. */
   adapter?: string;
+  /** CPU threads the wasm backend runs its convolutions on (absent for other backends). */
+  threads?: number;
+}
+
+export interface NodeBackendOptions {
+  /** Threads for the wasm backend; default: every core (see wasm-threads.ts). */
+  threads?: number;
 }
 
 /** Sets the tfjs backend and reports the choice. Throws an error that says what to do. */
-export async function selectNodeBackend(preference: NodeBackendPreference = 'auto'): Promise<BackendChoice> {
+export async function selectNodeBackend(preference: NodeBackendPreference = 'auto', options: NodeBackendOptions = {}): Promise<BackendChoice> {
   if (preference !== 'auto' && !NODE_BACKENDS.includes(preference)) {
     throw new TypeError(`--backend must be one of auto, ${NODE_BACKENDS.join(', ')}; got "${preference}".`);
   }
@@ -38,11 +46,17 @@ export async function selectNodeBackend(preference: NodeBackendPreference = 'aut
       throw new Error(`WebGPU is not available: ${probe.description}. Use --backend wasm, or install a Vulkan driver (see PLATFORM.md).`);
     }
     const reason = probe.adapter ? `auto: WebGPU adapter is software (${probe.description}), wasm is faster` : `auto: no WebGPU (${probe.description})`;
-    await activate('wasm');
-    return { backend: 'wasm', reason, adapter: probe.description };
+    return { backend: 'wasm', reason, adapter: probe.description, ...(await activateWasm(options)) };
   }
+  if (preference === 'wasm') return { backend: 'wasm', reason: 'requested', ...(await activateWasm(options)) };
   await activate(preference);
   return { backend: preference, reason: 'requested' };
+}
+
+async function activateWasm(options: NodeBackendOptions): Promise<{ threads: number }> {
+  useWasmThreads(options.threads ?? availableCores());
+  await activate('wasm');
+  return { threads: wasmThreadsInUse() };
 }
 
 async function activate(name: NodeBackendName): Promise<void> {
