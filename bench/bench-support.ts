@@ -1,4 +1,4 @@
-/** Shared by the benchmark scripts: timing statistics and one-JSON-object-per-line output. */
+/** Shared by the benchmark scripts and their browser pages: timing statistics and one-JSON-object-per-line output. */
 
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);

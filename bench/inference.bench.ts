@@ -2,12 +2,15 @@
  * Inference time per frame in Node: full and slim TransformerNet at 256 and 512 px (square) on
  * each Node backend available (webgpu with a GPU, wasm, cpu). Median of several runs after a
  * warm-up, with peak tensor memory (tf.profile) and the process's peak RSS.
- * Slow combinations are skipped with an estimate rather than run for minutes.
+ * Slow combinations are skipped with an estimate rather than run for minutes. wasm runs once per
+ * thread count (NST_BENCH_THREADS, default 1 and every core), and every row carries the same
+ * network's time in PyTorch on this CPU, measured after ours (bench-support.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ARCHITECTURE_PRESETS, StyleModel, encodeRandomStyleModel, readStyleModel, type StyleModelFiles } from 'nst-video/model';
 import { selectNodeBackend, type NodeBackendName } from '../trainer/src/node-backend.js';
 import { emit, median, timeRuns, transformerMacs } from './bench-support.js';
+import { emitWithTorch, rowsPerThreadCount, runTorchReference } from './node-bench-support.js';
 
 const SIZES = [256, 512];
 /** A configuration estimated to take longer than this per frame is skipped. */
@@ -20,9 +23,10 @@ async function buildModel(preset: 'full' | 'slim'): Promise<StyleModel> {
   return new StyleModel(await readStyleModel(files));
 }
 
-async function benchBackend(backend: NodeBackendName): Promise<void> {
+async function benchBackend(backend: NodeBackendName, threads: number): Promise<void> {
+  let choice;
   try {
-    const choice = await selectNodeBackend(backend);
+    choice = await selectNodeBackend(backend, { threads });
     if (choice.backend !== backend) return;
   } catch (error) {
     emit({ bench: 'inference-node', backend, skipped: (error as Error).message });
@@ -52,7 +56,7 @@ async function benchBackend(backend: NodeBackendName): Promise<void> {
       const ms = median(times);
       msPerMac = Math.max(msPerMac, ms / macs);
       emit({
-        bench: 'inference-node', backend, arch: preset, size, runs: times.length,
+        bench: 'inference-node', backend, threads: choice.threads, arch: preset, size, runs: times.length,
         ms_median: ms, ms_min: Math.min(...times), fps: 1000 / ms, gmac: macs / 1e9, gmac_per_s: macs / 1e6 / ms,
         peak_tensor_mb: profile.peakBytes / 2 ** 20, rss_mb: process.memoryUsage().rss / 2 ** 20,
       });
@@ -61,6 +65,15 @@ async function benchBackend(backend: NodeBackendName): Promise<void> {
   }
 }
 
-for (const backend of (process.env.NST_BENCH_BACKENDS?.split(',') ?? ['webgpu', 'wasm', 'cpu']) as NodeBackendName[]) {
-  await benchBackend(backend);
+const childThreads = process.env.NST_BENCH_CHILD_THREADS;
+if (childThreads) {
+  // Other backends do not depend on the wasm thread count: the first child alone runs them.
+  const backends = (process.env.NST_BENCH_BACKENDS?.split(',') ?? ['webgpu', 'wasm', 'cpu']) as NodeBackendName[];
+  for (const backend of backends.filter((b) => b === 'wasm' || process.env.NST_BENCH_FIRST_CHILD)) await benchBackend(backend, Number(childThreads));
+} else {
+  const rows = rowsPerThreadCount('bench/inference.bench.ts');
+  const torch = runTorchReference(['--bench', 'infer', '--arch', 'full,slim', '--sizes', SIZES.map((s) => `${s}x${s}`).join(',')]);
+  for (const row of rows) {
+    emitWithTorch(row, torch, (t) => t.arch === row.arch && t.width === row.size && t.height === row.size, row.ms_median as number | undefined);
+  }
 }

@@ -5,7 +5,9 @@
  * Runs the real training loop (VGG19 from ../shared, photos from ../shared) for one untimed
  * warm-up step and NST_BENCH_TRAIN_STEPS (default 2) timed steps, and reports the median step time
  * from the run's own log. Gradients are accumulated over micro-batches as `nst train` does.
- * NST_BENCH_TRAIN_CONFIGS=slim-128-1,full-256-4 limits the configurations.
+ * NST_BENCH_TRAIN_CONFIGS=slim-128-1,full-256-4 limits the configurations. wasm runs once per thread
+ * count (NST_BENCH_THREADS, default 1 and every core), and every row carries PyTorch's time for
+ * the same step on this CPU, measured after ours (bench-support.ts).
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -15,6 +17,7 @@ import { selectNodeBackend, type NodeBackendName } from '../trainer/src/node-bac
 import { DEFAULT_CONTENT_WEIGHT, DEFAULT_STYLE_LAYERS, DEFAULT_STYLE_WEIGHT } from '../trainer/src/training/defaults.js';
 import { defaultMicroBatch, train } from '../trainer/src/training/train-loop.js';
 import { emit, median } from './bench-support.js';
+import { emitWithTorch, rowsPerThreadCount, runTorchReference } from './node-bench-support.js';
 
 const VGG = '../shared/data/vgg19';
 const STYLE = '../shared/data/styles/starry_night.jpg';
@@ -29,10 +32,12 @@ const CONFIGS = (['slim', 'full'] as const)
 async function availableBackends(): Promise<NodeBackendName[]> {
   const requested = process.env.NST_BENCH_BACKENDS?.split(',') as NodeBackendName[] | undefined;
   if (requested) return requested;
-  const auto = await selectNodeBackend('auto');
-  emit({ bench: 'training', backend: 'cpu', skipped: 'cpu backend: a step takes minutes (stock Conv2DBackpropFilter); set NST_BENCH_BACKENDS=cpu to run it' });
+  const auto = await selectNodeBackend('auto', { threads });
+  if (process.env.NST_BENCH_FIRST_CHILD) emit({ bench: 'training', backend: 'cpu', skipped: 'cpu backend: a step takes minutes (stock Conv2DBackpropFilter); set NST_BENCH_BACKENDS=cpu to run it' });
   return auto.backend === 'webgpu' ? ['webgpu', 'wasm'] : ['wasm'];
 }
+
+const threads = Number(process.env.NST_BENCH_CHILD_THREADS ?? 1);
 
 async function benchConfig(backend: NodeBackendName, arch: 'full' | 'slim', size: number, batch: number): Promise<void> {
   const out = await mkdtemp(join(tmpdir(), 'nst-bench-train-'));
@@ -48,7 +53,7 @@ async function benchConfig(backend: NodeBackendName, arch: 'full' | 'slim', size
     const timed = log.filter((p) => p.step > 1).map((p) => p.seconds);
     const stepSeconds = median(timed);
     emit({
-      bench: 'training', backend, arch, size, batch, microBatch: defaultMicroBatch(backend, size, batch),
+      bench: 'training', backend, threads: backend === 'wasm' ? threads : undefined, arch, size, batch, microBatch: defaultMicroBatch(backend, size, batch),
       stepMs: stepSeconds * 1000, stepsPerSecond: 1 / stepSeconds, imagesPerSecond: batch / stepSeconds,
       warmupMs: log[0].seconds * 1000, timedSteps: timed.length, wallSeconds: (performance.now() - started) / 1000,
     });
@@ -61,9 +66,20 @@ async function benchConfig(backend: NodeBackendName, arch: 'full' | 'slim', size
 
 if (![VGG, STYLE, PHOTOS].every((path) => existsSync(path))) {
   emit({ bench: 'training', skipped: `needs ${VGG}, ${STYLE} and ${PHOTOS} (the project's shared data)` });
-} else {
+} else if (process.env.NST_BENCH_CHILD_THREADS) {
   for (const backend of await availableBackends()) {
-    await selectNodeBackend(backend);
+    // Other backends do not depend on the wasm thread count: the first child alone runs them.
+    if (backend !== 'wasm' && !process.env.NST_BENCH_FIRST_CHILD) continue;
+    await selectNodeBackend(backend, { threads });
     for (const { arch, size, batch } of CONFIGS) await benchConfig(backend, arch, size, batch);
+  }
+} else {
+  const rows = rowsPerThreadCount('bench/training.bench.ts');
+  const sizes = [...new Set(CONFIGS.map((c) => `${c.size}x${c.size}`))].join(',');
+  const batches = [...new Set(CONFIGS.map((c) => c.batch))].join(',');
+  const archs = [...new Set(CONFIGS.map((c) => c.arch))].join(',');
+  const torch = CONFIGS.length ? runTorchReference(['--bench', 'train', '--arch', archs, '--train-sizes', sizes, '--batches', batches]) : { rows: [] };
+  for (const row of rows) {
+    emitWithTorch(row, torch, (t) => t.arch === row.arch && t.width === row.size && t.batch === row.batch, row.stepMs as number | undefined);
   }
 }

@@ -3,7 +3,6 @@
  * one tfjs backend, the way the plugin runs it (predict, then read the frame back).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { selectBackend, type BackendName } from '../../plugin/src/backend/select-backend.js';
 import { ARCHITECTURE_PRESETS, StyleModel, initialTransformerWeights, transformerWeightSpecs, type DecodedStyleModel } from '../../plugin/src/model/index.js';
 import { median, timeRuns, transformerMacs } from '../bench-support.js';
@@ -40,7 +39,7 @@ async function runInferenceBench(request: InferenceBenchRequest): Promise<Record
   const ms = median(times);
   const macs = transformerMacs(channels, residualBlocks, request.size, request.size);
   return {
-    backend: choice.backend, gpu: choice.gpu, ...(choice.backend === 'wasm' && { wasm_threads: getThreadsCount(), cross_origin_isolated: globalThis.crossOriginIsolated }), software: choice.software, arch: request.arch, size: request.size, runs: times.length,
+    backend: choice.backend, gpu: choice.gpu, ...(choice.backend === 'wasm' && { wasm_threads: choice.threads, cross_origin_isolated: globalThis.crossOriginIsolated }), software: choice.software, arch: request.arch, size: request.size, runs: times.length,
     ms_median: ms, ms_min: Math.min(...times), fps: 1000 / ms, gmac_per_s: macs / 1e6 / ms,
     peak_tensor_mb: profile.peakBytes / 2 ** 20,
   };

@@ -11,6 +11,7 @@ import { parseCheckpointEvery, runTrain } from './commands/train-command.js';
 import * as defaults from './training/defaults.js';
 import { parseVggTap } from './training/vgg.js';
 import { NODE_BACKENDS } from './node-backend.js';
+import { availableCores, MAX_WASM_THREADS } from './wasm-threads.js';
 import { TRAINER_VERSION } from './version.js';
 
 export function buildProgram(): Command {
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
     .requiredOption('--output <image>', 'where to write the result (.png, .jpg or .webp)')
     .addOption(new Option('--size <px>', 'short side of the result in pixels (default: the input\'s)').argParser(integer))
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(['auto', ...NODE_BACKENDS]).default('auto'))
+    .addOption(threadsOption())
     .action((options) => runStylize(options));
 
   const train = program
@@ -65,6 +67,7 @@ export function buildProgram(): Command {
     )
     .addOption(new Option('--style-size <px>', 'short side of the style image when its Gram matrices are taken (default: --size)').argParser(integer))
     .addOption(new Option('--backend <name>', 'tfjs backend (auto: WebGPU on a hardware GPU, else wasm)').choices(['auto', ...NODE_BACKENDS]).default('auto'))
+    .addOption(threadsOption())
     .addOption(new Option('--seed <n>', 'random seed (weights, crops, flips, order)').argParser(integer).default(defaults.DEFAULT_SEED))
     .addOption(
       new Option('--checkpoint-every <steps|time>', 'checkpoint every N steps, or every 300s / 5m')
@@ -95,6 +98,7 @@ export function buildProgram(): Command {
     )
     .addOption(new Option('--limit <n>', 'photos to use at most').argParser(integer).default(defaults.DEFAULT_EVAL_IMAGES))
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(['auto', ...NODE_BACKENDS]).default('auto'))
+    .addOption(threadsOption())
     .action((options) => runEval(options));
 
   program
@@ -106,6 +110,11 @@ export function buildProgram(): Command {
     .action(async (h5: string, options) => (await import('./commands/import-vgg-command.js')).runImportVgg(h5, options));
 
   return program;
+}
+
+/** --threads, for every command that runs the network: wasm's thread count (one process, one pool). */
+function threadsOption(): Option {
+  return new Option('--threads <n>', `CPU threads of the wasm backend, 1 to ${MAX_WASM_THREADS}`).argParser(integer).default(availableCores(), `every core: ${availableCores()}`);
 }
 
 function number(value: string): number {

@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 
 export const BROWSER_BACKENDS = ['webgpu', 'webgl', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BROWSER_BACKENDS)[number];
@@ -33,6 +33,8 @@ export interface BackendChoice {
   readonly gpu?: string;
   /** True when the chosen backend runs on a software rasteriser (slow; fine for tests). */
   readonly software: boolean;
+  /** wasm only: the threads its convolutions run on (more than 1 only in a cross-origin isolated page). */
+  readonly threads?: number;
 }
 
 interface GpuProbe {
@@ -61,7 +63,7 @@ export async function selectBackend(options: BackendOptions = {}): Promise<Backe
     const probe = preference === 'webgpu' ? await probeWebGpu() : preference === 'webgl' ? probeWebGl() : undefined;
     if (probe && !probe.available) throw new Error(`The ${preference} backend is not available: ${probe.description}. Try backend="auto".`);
     await activate(preference, probe);
-    return { backend: preference, reason: 'requested', gpu: probe?.description, software: probe?.software ?? false };
+    return { backend: preference, reason: 'requested', gpu: probe?.description, software: probe?.software ?? false, ...wasmThreads(preference) };
   }
   const skipped: string[] = [];
   for (const [name, probe] of [['webgpu', await probeWebGpu()], ['webgl', probeWebGl()]] as const) {
@@ -78,7 +80,7 @@ export async function selectBackend(options: BackendOptions = {}): Promise<Backe
   }
   try {
     await activate('wasm');
-    return { backend: 'wasm', reason: `auto: ${skipped.join('; ')}; wasm is faster`, software: false };
+    return { backend: 'wasm', reason: `auto: ${skipped.join('; ')}; wasm is faster`, software: false, ...wasmThreads('wasm') };
   } catch (error) {
     skipped.push(`wasm failed to start (${(error as Error).message}; is wasmPaths right?)`);
   }
@@ -93,12 +95,35 @@ async function activate(name: BackendName, probe?: GpuProbe): Promise<void> {
   }
   let ok: boolean;
   try {
-    ok = await tf.setBackend(name);
+    ok = name === 'wasm' ? await withWasmOnEveryCore(() => tf.setBackend(name)) : await tf.setBackend(name);
   } catch (error) {
     throw new Error(`tfjs could not start the ${name} backend: ${(error as Error).message}`, { cause: error });
   }
   if (!ok) throw new Error(`tfjs could not start the ${name} backend.`);
   await tf.ready();
+}
+
+function wasmThreads(name: BackendName): { threads?: number } {
+  return name === 'wasm' ? { threads: Math.max(1, getThreadsCount()) } : {};
+}
+
+/**
+ * Starts wasm with a thread per logical core (tfjs's pool holds at most 8) where the page can run
+ * threads (cross-origin isolated: COOP + COEP headers). tfjs's C++ side caps its pool at half of
+ * navigator.hardwareConcurrency, read once while the module initialises (it assumes two
+ * hyper-threads per core), which leaves a 2-core machine one thread; convolutions, most of a frame,
+ * run 1.5-1.8x faster on two. So the page's navigator reports twice the cores for that moment.
+ */
+async function withWasmOnEveryCore<T>(start: () => Promise<T>): Promise<T> {
+  const cores = globalThis.navigator?.hardwareConcurrency;
+  if (!globalThis.crossOriginIsolated || !cores || tf.engine().registry.wasm) return start();
+  setThreadsCount(cores);
+  Object.defineProperty(navigator, 'hardwareConcurrency', { value: 2 * cores, configurable: true });
+  try {
+    return await start();
+  } finally {
+    delete (navigator as { hardwareConcurrency?: number }).hardwareConcurrency;
+  }
 }
 
 function probeWebGpu(): Promise<GpuProbe> {

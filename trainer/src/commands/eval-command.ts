@@ -16,11 +16,13 @@ export interface EvalCommandOptions {
   styleLayers: VggTap[];
   limit: number;
   backend: NodeBackendPreference;
+  /** wasm threads (see wasm-threads.ts). */
+  threads: number;
 }
 
 export async function runEval(options: EvalCommandOptions): Promise<void> {
   const vgg = resolveVggPath(options.vgg);
-  const choice = await selectNodeBackend(options.backend);
+  const choice = await selectNodeBackend(options.backend, { threads: options.threads });
   const model = await loadStyleModelFromDisk(options.model);
   try {
     const started = performance.now();

@@ -9,10 +9,12 @@ export interface StylizeCommandOptions {
   output: string;
   size?: number;
   backend: NodeBackendPreference;
+  /** wasm threads (see wasm-threads.ts). */
+  threads: number;
 }
 
 export async function runStylize(options: StylizeCommandOptions): Promise<void> {
-  const choice = await selectNodeBackend(options.backend);
+  const choice = await selectNodeBackend(options.backend, { threads: options.threads });
   const image = await readRgbImage(options.input);
   const model = await loadStyleModelFromDisk(options.model);
   try {

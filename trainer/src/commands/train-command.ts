@@ -12,6 +12,8 @@ import { commandLine } from './init-command.js';
 export type TrainCommandOptions = Omit<TrainOptions, 'vgg' | 'backend' | 'command' | 'explicitOptions' | 'signal' | 'progress' | 'log'> & {
   vgg?: string;
   backend: NodeBackendPreference;
+  /** wasm threads (see wasm-threads.ts). */
+  threads: number;
 };
 
 /** --vgg's default: ../shared/data/vgg19 when it exists. */
@@ -34,7 +36,7 @@ export function parseCheckpointEvery(value: string): { steps?: number; seconds?:
 
 export async function runTrain(options: TrainCommandOptions, explicitOptions: ReadonlySet<string>): Promise<void> {
   const vgg = resolveVggPath(options.vgg);
-  const choice = await selectNodeBackend(options.backend);
+  const choice = await selectNodeBackend(options.backend, { threads: options.threads });
   const controller = new AbortController();
   let interrupts = 0;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -45,7 +47,7 @@ export async function runTrain(options: TrainCommandOptions, explicitOptions: Re
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  console.error(`Backend: ${choice.backend} (${choice.reason}).`);
+  console.error(`Backend: ${choice.backend} (${choice.reason})${choice.threads ? `, ${choice.threads} thread${choice.threads > 1 ? 's' : ''}` : ''}.`);
   try {
     const result = await train({ ...options, vgg, backend: choice.backend, command: commandLine(), explicitOptions, signal: controller.signal });
     const l = result.finalLosses;
