@@ -106,7 +106,7 @@ describe('nst train (wasm, tiny loss network)', () => {
     const log = console.log;
     console.log = (text: string) => printed.push(text);
     try {
-      const code = await main(['node', 'nst', 'eval', '--model', straight, '--style', setup.style, '--content', setup.photos, '--vgg', setup.vgg, '--size', '32', '--limit', '3', '--backend', 'wasm']);
+      const code = await main(['node', 'nst', 'eval', '--model', straight, '--style', setup.style, '--content', setup.photos, '--vgg', setup.vgg, '--size', '32', '--limit', '3', '--backend', 'wasm', '--style-long-side', '40']);
       assert.equal(code, 0);
     } finally {
       console.log = log;
@@ -116,6 +116,10 @@ describe('nst train (wasm, tiny loss network)', () => {
     assert.equal(report.styleName, 'style');
     assert.ok(report.styleLoss > 0 && report.contentLoss > 0);
     assert.equal(report.weightedStyleLoss, report.styleLoss * 100);
+    // The style image (48x48) at a long side of 40, and the unchanged photos' style loss beside the model's.
+    assert.deepEqual(report.styleImage, { longSide: 40, width: 40, height: 40 });
+    assert.ok(report.identityStyleLoss > 0 && report.identityStyleLoss !== report.styleLoss);
+    assert.ok(Math.abs(report.stylePercentOfIdentity - (100 * report.styleLoss) / report.identityStyleLoss) < 1e-9 * report.stylePercentOfIdentity);
   });
 
   it('stops on a non-finite loss with a clear message and keeps the last good checkpoint', async () => {

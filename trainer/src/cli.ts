@@ -66,6 +66,7 @@ export function buildProgram(): Command {
         .default([...defaults.DEFAULT_STYLE_LAYERS], defaults.DEFAULT_STYLE_LAYERS.join(',')),
     )
     .addOption(new Option('--style-size <px>', 'short side of the style image when its Gram matrices are taken (default: --size)').argParser(integer))
+    .addOption(styleLongSideOption())
     .addOption(new Option('--backend <name>', 'tfjs backend (auto: WebGPU on a hardware GPU, else wasm)').choices(['auto', ...NODE_BACKENDS]).default('auto'))
     .addOption(threadsOption())
     .addOption(new Option('--seed <n>', 'random seed (weights, crops, flips, order)').argParser(integer).default(defaults.DEFAULT_SEED))
@@ -90,6 +91,7 @@ export function buildProgram(): Command {
     .option('--vgg <path>', `VGG19 loss network (default: "${defaults.DEFAULT_VGG_PATH}" when present)`)
     .addOption(new Option('--size <px>', 'crop side the model runs at (multiple of 4)').argParser(integer).default(defaults.DEFAULT_SIZE))
     .addOption(new Option('--style-size <px>', 'short side of the style image (default: --size)').argParser(integer))
+    .addOption(styleLongSideOption())
     .addOption(new Option('--content-layer <layer>', 'VGG19 layer of the content loss').argParser((v) => parseVggTap(v, '--content-layer')).default(defaults.DEFAULT_CONTENT_LAYER))
     .addOption(
       new Option('--style-layers <layers>', 'comma-separated VGG19 layers of the style loss')
@@ -110,6 +112,11 @@ export function buildProgram(): Command {
     .action(async (h5: string, options) => (await import('./commands/import-vgg-command.js')).runImportVgg(h5, options));
 
   return program;
+}
+
+/** --style-long-side: the other way to give the style image's scale (instead of --style-size). */
+function styleLongSideOption(): Option {
+  return new Option('--style-long-side <px>', 'long side of the style image, instead of --style-size').argParser(integer).conflicts('styleSize');
 }
 
 /** --threads, for every command that runs the network: wasm's thread count (one process, one pool). */

@@ -12,6 +12,7 @@ export interface EvalCommandOptions {
   vgg?: string;
   size: number;
   styleSize?: number;
+  styleLongSide?: number;
   contentLayer: VggTap;
   styleLayers: VggTap[];
   limit: number;

@@ -147,10 +147,24 @@ export class TrainingData {
   }
 }
 
+/**
+ * How big the style image is when its Gram matrices are taken: its short side or its long side in
+ * pixels (the scale of its brush strokes relative to the photos' depends on it).
+ */
+export type StyleImageSize = { shortSide: number } | { longSide: number };
+
+/** Resolves --style-size (short side) / --style-long-side, defaulting to a short side of `size`. */
+export function styleImageSize(options: { styleSize?: number; styleLongSide?: number; size: number }): StyleImageSize {
+  if (options.styleSize !== undefined && options.styleLongSide !== undefined) {
+    throw new Error('Give --style-size (short side) or --style-long-side, not both.');
+  }
+  return options.styleLongSide !== undefined ? { longSide: options.styleLongSide } : { shortSide: options.styleSize ?? options.size };
+}
+
 /** The style image as a [1, h, w, 3] tensor (RGB 0..255) with its short side scaled to `shortSide`. */
-export async function loadStyleImage(path: string, shortSide: number): Promise<tf.Tensor4D> {
+export async function loadStyleImage(path: string, size: StyleImageSize): Promise<tf.Tensor4D> {
   const image = await readRgbImage(path);
-  const scale = shortSide / Math.min(image.width, image.height);
+  const scale = 'longSide' in size ? size.longSide / Math.max(image.width, image.height) : size.shortSide / Math.min(image.width, image.height);
   const width = Math.max(1, Math.round(image.width * scale));
   const height = Math.max(1, Math.round(image.height * scale));
   const data = await sharp(Buffer.from(image.data), { raw: { width: image.width, height: image.height, channels: 3 } })

@@ -1,14 +1,15 @@
 /**
  * `nst eval`: the mean style and content loss of a model's outputs on a set of photos, with the
  * same VGG19 layers and loss definitions as training (unweighted, and weighted with the weights the
- * model was trained with when its record has them).
+ * model was trained with when its record has them), beside the style loss of the unchanged photos
+ * (the identity): how much of the gap to the painting's style the model closes.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { join } from 'node:path';
 import type { StyleModel } from 'nst-video/model';
-import { listImages, loadSquareCrop, loadStyleImage } from './dataset.js';
+import { listImages, loadSquareCrop, loadStyleImage, styleImageSize, type StyleImageSize } from './dataset.js';
 import type { VggTap } from './defaults.js';
-import { contentLoss, gramMatrix, styleLoss, styleTargets } from './losses.js';
+import { contentTargets, perceptualLoss, styleTargets, type LossConfig } from './losses.js';
 import { VggFeatures } from './vgg.js';
 
 export interface EvaluateOptions {
@@ -16,7 +17,9 @@ export interface EvaluateOptions {
   content: string;
   vgg: string;
   size: number;
+  /** Short side of the style image (default: `size`); or give its long side. */
   styleSize?: number;
+  styleLongSide?: number;
   contentLayer: VggTap;
   styleLayers: VggTap[];
   limit: number;
@@ -26,25 +29,31 @@ export interface EvaluationResult {
   photos: number;
   unreadable: number;
   size: number;
-  styleSize: number;
+  styleImage: StyleImageSize & { width: number; height: number };
   contentLayer: VggTap;
   styleLayers: VggTap[];
   /** Mean over photos of the style loss (sum over layers of mean squared Gram difference). */
   styleLoss: number;
   /** Mean over photos of the mean squared content-layer feature difference. */
   contentLoss: number;
+  /** The same style loss for the unchanged photos. */
+  identityStyleLoss: number;
+  /** styleLoss as a percentage of identityStyleLoss: 100 = no closer to the painting than the photo. */
+  stylePercentOfIdentity: number;
 }
 
 /** Runs `model` on centre crops of the first `limit` photos (sorted by path) and scores the outputs. */
 export async function evaluateModel(model: StyleModel, options: EvaluateOptions): Promise<EvaluationResult> {
   const files = (await listImages(options.content)).slice(0, options.limit);
-  const styleSize = options.styleSize ?? options.size;
+  const styleSize = styleImageSize(options);
   const vgg = await VggFeatures.load(options.vgg);
   const styleImage = await loadStyleImage(options.style, styleSize);
+  const [, styleHeight, styleWidth] = styleImage.shape;
   const grams = styleTargets(vgg, styleImage, options.styleLayers);
   styleImage.dispose();
-  let styleSum = 0;
-  let contentSum = 0;
+  // Unweighted terms: the training objective with every weight 1 and no total variation.
+  const config: LossConfig = { ...options, contentWeight: 1, styleWeight: 1, tvWeight: 0 };
+  const sums = { style: 0, content: 0, identityStyle: 0 };
   let count = 0;
   let unreadable = 0;
   try {
@@ -58,19 +67,16 @@ export async function evaluateModel(model: StyleModel, options: EvaluateOptions)
       }
       const losses = tf.tidy(() => {
         const photo = tf.tensor4d(pixels, [1, options.size, options.size, 3]);
-        const output = model.predict(photo);
-        const taps = [...new Set([options.contentLayer, ...options.styleLayers])];
-        const target = vgg.features(photo, [options.contentLayer]).get(options.contentLayer)!;
-        const features = vgg.features(output, taps);
-        return tf.stack([
-          styleLoss(options.styleLayers.map((layer) => gramMatrix(features.get(layer)!)), grams),
-          contentLoss(features.get(options.contentLayer)!, target),
-        ]);
+        const target = contentTargets(vgg, config, photo);
+        const stylised = perceptualLoss(vgg, config, grams, target, model.predict(photo));
+        const identity = perceptualLoss(vgg, config, grams, target, photo);
+        return tf.stack([stylised.style, stylised.content, identity.style]);
       });
-      const [s, c] = Array.from(await losses.data());
+      const [style, content, identityStyle] = Array.from(await losses.data());
       losses.dispose();
-      styleSum += s;
-      contentSum += c;
+      sums.style += style;
+      sums.content += content;
+      sums.identityStyle += identityStyle;
       count++;
     }
   } finally {
@@ -82,10 +88,12 @@ export async function evaluateModel(model: StyleModel, options: EvaluateOptions)
     photos: count,
     unreadable,
     size: options.size,
-    styleSize,
+    styleImage: { ...styleSize, width: styleWidth, height: styleHeight },
     contentLayer: options.contentLayer,
     styleLayers: options.styleLayers,
-    styleLoss: styleSum / count,
-    contentLoss: contentSum / count,
+    styleLoss: sums.style / count,
+    contentLoss: sums.content / count,
+    identityStyleLoss: sums.identityStyle / count,
+    stylePercentOfIdentity: (100 * sums.style) / sums.identityStyle,
   };
 }

@@ -27,7 +27,7 @@ import { registerComposedConvGradients } from '../kernels/conv2d-gradients.js';
 import { GENERATED_BY } from '../version.js';
 import { Adam } from './adam.js';
 import { CHECKPOINT_FILE, readCheckpoint, writeCheckpoint } from './checkpoint.js';
-import { listImages, loadSquareCrop, loadStyleImage, TrainingData, type Batch } from './dataset.js';
+import { listImages, loadSquareCrop, loadStyleImage, styleImageSize, TrainingData, type Batch } from './dataset.js';
 import { WASM_MICRO_BATCH_PIXELS, type VggTap } from './defaults.js';
 import { lossCurveSvg, type LossPoint } from './loss-curve.js';
 import { contentTargets, perceptualLoss, styleTargets, type LossConfig } from './losses.js';
@@ -51,8 +51,9 @@ export interface TrainOptions {
   tvWeight: number;
   contentLayer: VggTap;
   styleLayers: VggTap[];
-  /** Short side of the style image in pixels; default: `size`. */
+  /** Short side of the style image in pixels; default: `size`. Or give its long side. */
   styleSize?: number;
+  styleLongSide?: number;
   seed: number;
   /** Checkpoint every this many steps and/or seconds (whichever comes first). */
   checkpointEvery: { steps?: number; seconds?: number };
@@ -90,7 +91,7 @@ export class NonFiniteLossError extends Error {}
 
 /** The settings that decide the trained weights; a resume must keep them. */
 const DEFINING_OPTIONS = [
-  'arch', 'size', 'batch', 'lr', 'contentWeight', 'styleWeight', 'tvWeight', 'contentLayer', 'styleLayers', 'styleSize', 'seed', 'microBatch',
+  'arch', 'size', 'batch', 'lr', 'contentWeight', 'styleWeight', 'tvWeight', 'contentLayer', 'styleLayers', 'styleSize', 'styleLongSide', 'seed', 'microBatch',
 ] as const;
 
 /** Previews are at twice the crop size (capped at 256 px): how the model does on larger pictures. */
@@ -114,7 +115,7 @@ export async function train(input: TrainOptions): Promise<TrainResult> {
   await mkdir(join(out, 'previews'), { recursive: true });
 
   const options = { ...input, microBatch: input.microBatch ?? defaultMicroBatch(input.backend, input.size, input.batch) };
-  options.styleSize ??= options.size;
+  if (options.styleLongSide === undefined) options.styleSize ??= options.size;
   const checkpoint = options.resume ? await readCheckpoint(checkpointPath) : undefined;
   if (checkpoint) adoptCheckpointConfig(options, checkpoint.header.config, log);
   validate(options);
@@ -127,7 +128,7 @@ export async function train(input: TrainOptions): Promise<TrainResult> {
   const totalSteps = options.steps ?? options.epochs * stepsPerEpoch;
 
   const vgg = await VggFeatures.load(options.vgg);
-  const styleImage = await loadStyleImage(options.style, options.styleSize!);
+  const styleImage = await loadStyleImage(options.style, styleImageSize(options));
   const styleGrams = styleTargets(vgg, styleImage, options.styleLayers);
   styleImage.dispose();
 
@@ -172,7 +173,7 @@ export async function train(input: TrainOptions): Promise<TrainResult> {
       architecture: arch,
       weights,
       storage: options.storage,
-      style: { name: styleName, image: basename(options.style), size: options.styleSize },
+      style: { name: styleName, image: basename(options.style), size: options.styleSize, longSide: options.styleLongSide },
       training: {
         kind: 'nst-train',
         complete,
@@ -368,6 +369,7 @@ function validate(options: TrainOptions): void {
   positiveInteger('steps', options.steps);
   positiveInteger('epochs', options.epochs);
   positiveInteger('style-size', options.styleSize);
+  positiveInteger('style-long-side', options.styleLongSide);
   positiveInteger('micro-batch', options.microBatch);
   if (options.size % 4 !== 0 || options.size < 32) throw new Error(`--size must be a multiple of 4 and at least 32, got ${options.size}.`);
   if (!(options.lr > 0)) throw new Error(`--lr must be positive, got ${options.lr}.`);
