@@ -20,6 +20,7 @@ export {
   DEFAULT_INFERENCE_SIZE,
   DEFAULT_SMOOTHING,
   DEFAULT_STRENGTH,
+  DEFAULT_TARGET_FPS,
   NstVideoError,
 } from './element/nst-video-events.js';
 export type { NstErrorDetail, NstErrorPhase, NstModelLoadDetail, NstReadyDetail, NstVideoStats, NstVideoStatus } from './element/nst-video-events.js';

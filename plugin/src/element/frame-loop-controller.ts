@@ -2,11 +2,14 @@
  * The frame path: each new video frame (`requestVideoFrameCallback`) is captured as an
  * ImageBitmap, run through the network, and handed with the original to the presenter. At most
  * one frame is in flight; a frame that arrives meanwhile only marks "newer frame waiting", and
- * the newest one is taken when the current finishes: frames are dropped, never queued.
+ * the newest one is taken when the current finishes: frames are dropped, never queued. The
+ * network's input size comes from AdaptiveInferenceSize, which lowers it when frames take longer
+ * than the target frame rate allows.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import type { BrowserStyleModel } from '../load-style-model.js';
+import { AdaptiveInferenceSize } from './adaptive-inference-size.js';
 import type { NstGpuPresenter, StyledFrame } from './gpu-presenter.js';
 import { NstVideoError } from './nst-video-events.js';
 
@@ -15,7 +18,10 @@ export interface FrameLoopCallbacks {
   model(): BrowserStyleModel | null;
   /** The presenter, created on first use. */
   presenter(): Promise<NstGpuPresenter>;
+  /** The user's inference size (short side, px): the most the network is given. */
   inferenceSize(): number;
+  /** Frames per second to lower the inference size for; 0: never lower it. */
+  targetFps(): number;
   /** A stylised frame is on screen. */
   onFrame(): void;
   /** A frame failed; the loop has stopped. */
@@ -32,6 +38,8 @@ export interface FrameLoopMeasurements {
   height: number;
   inferenceWidth: number;
   inferenceHeight: number;
+  /** Short side of the last frame's network input. */
+  inferenceSize: number;
   zeroCopy: boolean;
 }
 
@@ -49,6 +57,7 @@ export class FrameLoopController implements ReactiveController {
   private _recent: { time: number; inferenceMs: number }[] = [];
   private _zeroCopy = false;
   private _size = { width: 0, height: 0, inferenceWidth: 0, inferenceHeight: 0 };
+  private readonly _adaptive = new AdaptiveInferenceSize();
 
   constructor(
     host: ReactiveControllerHost,
@@ -78,6 +87,7 @@ export class FrameLoopController implements ReactiveController {
   start(): void {
     if (this._running) return;
     this._running = true;
+    this._adaptive.restartWindow();
     this._schedule();
     // A paused or still source presents no new frames: stylise the one showing now.
     if (this._video && this._video.readyState >= HTMLMediaElement.HAVE_CURRENT_DATA) this._request();
@@ -99,6 +109,7 @@ export class FrameLoopController implements ReactiveController {
     this._frames = 0;
     this._dropped = 0;
     this._recent = [];
+    this._adaptive.restartWindow();
   }
 
   /** fps and inference time over the last second; from the last two frames when they are slower than that. */
@@ -115,7 +126,8 @@ export class FrameLoopController implements ReactiveController {
     const window = recent.length ? recent : last.slice(-1);
     const inferenceMs = window.length ? window.reduce((sum, entry) => sum + entry.inferenceMs, 0) / window.length : 0;
     if (!recent.length) this._recent = last;
-    return { fps, inferenceMs, frames: this._frames, droppedFrames: this._dropped, zeroCopy: this._zeroCopy, ...this._size };
+    const inferenceSize = Math.min(this._size.inferenceWidth, this._size.inferenceHeight);
+    return { fps, inferenceMs, frames: this._frames, droppedFrames: this._dropped, zeroCopy: this._zeroCopy, inferenceSize, ...this._size };
   }
 
   hostConnected(): void {}
@@ -177,7 +189,8 @@ export class FrameLoopController implements ReactiveController {
     if (!video || !model || model.disposed || video.readyState < HTMLMediaElement.HAVE_CURRENT_DATA || !video.videoWidth) return;
     const started = performance.now();
     const frame = await createImageBitmap(video);
-    const size = Math.min(this._callbacks.inferenceSize(), Math.min(frame.width, frame.height));
+    const targetFps = this._callbacks.targetFps();
+    const size = this._adaptive.next(Math.min(this._callbacks.inferenceSize(), frame.width, frame.height), targetFps);
     let presenter: NstGpuPresenter;
     let styled: StyledFrame;
     try {
@@ -202,7 +215,9 @@ export class FrameLoopController implements ReactiveController {
     await presenter.present(styled, frame);
     this._size = { width, height, inferenceWidth: styled.width, inferenceHeight: styled.height };
     this._frames++;
-    this._recent.push({ time: performance.now(), inferenceMs });
+    const now = performance.now();
+    this._recent.push({ time: now, inferenceMs });
+    this._adaptive.frameDone(now - started, now, targetFps);
     if (this._running) this._callbacks.onFrame();
   }
 }

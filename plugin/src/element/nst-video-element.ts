@@ -20,6 +20,7 @@ import {
   DEFAULT_INFERENCE_SIZE,
   DEFAULT_SMOOTHING,
   DEFAULT_STRENGTH,
+  DEFAULT_TARGET_FPS,
   NstVideoError,
   STATS_INTERVAL_MS,
   type NstErrorPhase,
@@ -33,6 +34,11 @@ import { nstVideoStyles } from './nst-video-styles.js';
  *
  * Sources (first present wins): a `<video>` in the `media` slot, `srcObject`, `camera`, `src`.
  * Like `<video>`, nothing plays until `autoplay` is set or `play()` is called.
+ *
+ * The network runs at `inference-size` (short side, px) unless frames take longer than
+ * `target-fps` (default 15) allows: then the size steps down (to 64 px at the least) until they
+ * keep up, and steps back up, to `inference-size` at the most, when the larger size would still be
+ * well above the target. `target-fps="0"` turns this off. `stats.inferenceSize` says the size in use.
  *
  * @fires nst-model-load - A style model loaded (detail: url, styleName, backend, backendReason).
  * @fires nst-ready - The first stylised frame of a source or model is on screen (detail: width, height, backend, presentation).
@@ -79,8 +85,17 @@ export class NstVideoElement extends LitElement {
   @property({ type: Number, attribute: 'color-match' }) colorMatch = DEFAULT_COLOR_MATCH;
   /** How colour matching works: 'luminance' (default: keep the original's chroma) or 'mean-variance' (match its colour statistics). */
   @property({ attribute: 'color-match-mode' }) colorMatchMode: ColorMatchMode = DEFAULT_COLOR_MATCH_MODE;
-  /** Short side, in px, of the network's input. The output is shown at the source's resolution. */
+  /**
+   * Short side, in px, of the network's input: the most it is given (`target-fps` may lower it).
+   * The output is shown at the source's resolution.
+   */
   @property({ type: Number, attribute: 'inference-size' }) inferenceSize = DEFAULT_INFERENCE_SIZE;
+  /**
+   * Frames per second to aim for (default 15): while frames take longer than that, the network's
+   * input steps down from `inference-size` (to 64 px at the least), and back up when there is room.
+   * 0 turns this off: the network always runs at `inference-size`.
+   */
+  @property({ type: Number, attribute: 'target-fps' }) targetFps = DEFAULT_TARGET_FPS;
   /** tfjs backend: 'auto' (default), 'webgpu', 'webgl', 'wasm' or 'cpu'. */
   @property() backend: BackendPreference = DEFAULT_BACKEND;
   /** Where the tfjs wasm binaries are served (a URL prefix ending in '/'), for the wasm backend. */
@@ -124,6 +139,7 @@ export class NstVideoElement extends LitElement {
       model: () => this._models.model,
       presenter: () => this._ensurePresenter(),
       inferenceSize: () => Math.max(MIN_INPUT_SIZE, Math.round(finiteOr(this.inferenceSize, DEFAULT_INFERENCE_SIZE))),
+      targetFps: () => this._targetFps(),
       onFrame: () => this._onFrame(),
       onError: (error) => this._fail(error),
     });
@@ -144,11 +160,12 @@ export class NstVideoElement extends LitElement {
     return this._error;
   }
 
-  /** What the element measured: fps, inference time, backend, resolution. */
+  /** What the element measured: fps, inference time and size, backend, resolution. */
   get stats(): NstVideoStats {
     const measured = this._loop.measurements();
     return {
       ...measured,
+      targetFps: this._targetFps(),
       backend: this._models.model?.backend.backend ?? null,
       presentation: this._presenter?.choice.api ?? null,
     };
@@ -420,6 +437,11 @@ export class NstVideoElement extends LitElement {
     else status = this._frameShown ? 'running' : 'loading';
     this._status = status;
     this.requestUpdate();
+  }
+
+  /** `targetFps` as the frame loop uses it: 0 (off) for a negative value, the default for a non-number. */
+  private _targetFps(): number {
+    return Math.max(0, finiteOr(Number(this.targetFps), DEFAULT_TARGET_FPS));
   }
 
   private _emitStats(): void {

@@ -9,6 +9,13 @@ import type { PresentationApi } from './gpu-presenter.js';
 
 /** Short side, in px, of the picture the network sees. */
 export const DEFAULT_INFERENCE_SIZE = 256;
+/**
+ * Frames per second the element aims for by lowering the network's input size (`target-fps`); 0
+ * turns that off. 15 keeps motion fluid while leaving a slow backend room for a picture.
+ */
+export const DEFAULT_TARGET_FPS = 15;
+/** The smallest short side `target-fps` lowers the network's input to: below it the style is mush. */
+export const MIN_ADAPTIVE_INFERENCE_SIZE = 64;
 export const DEFAULT_STRENGTH = 1;
 export const DEFAULT_SMOOTHING = 0.5;
 export const DEFAULT_COLOR_MATCH = 0;
@@ -44,6 +51,13 @@ export interface NstVideoStats {
   /** The network's input resolution. */
   readonly inferenceWidth: number;
   readonly inferenceHeight: number;
+  /**
+   * The short side of the network's input for the last frame: `inference-size` (capped at the
+   * source's), or less where `target-fps` lowered it.
+   */
+  readonly inferenceSize: number;
+  /** The frame rate the inference size adapts to (`target-fps`); 0 when adaptation is off. */
+  readonly targetFps: number;
   /** True when the last frame went from tfjs to three.js on the GPU, without a CPU readback. */
   readonly zeroCopy: boolean;
   /** Frames shown since the source or model last changed. */
