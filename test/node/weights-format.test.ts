@@ -147,6 +147,18 @@ describe('readStyleModel errors name the damage', () => {
   it('a missing shard file', async () => {
     await expectError(await damaged((m) => (m.shards = [])), 'missing-shard', 'group1-shard1of1.bin');
   });
+  it('a weight that is NaN (float32) or overflows float16 to Infinity, with matching checksums', async () => {
+    const withValue = async (storage: WeightStorage, value: number) => {
+      const spoiled = new Map(weights);
+      const kernel = Float32Array.from(weights.get('res1/conv2/kernel')!);
+      kernel[17] = value;
+      spoiled.set('res1/conv2/kernel', kernel);
+      const encoded = await encodeStyleModel({ architecture: arch, weights: spoiled, storage, style: { name: 's' }, training: { kind: 'test' }, generatedBy: 'test' });
+      return memoryModelFiles(encoded, 'models/damaged/model.json');
+    };
+    await expectError(await withValue('float32', NaN), 'non-finite-weight', '"res1/conv2/kernel"', 'index 17', 'NaN', 'earlier checkpoint');
+    await expectError(await withValue('float16', 1e6), 'non-finite-weight', '"res1/conv2/kernel"', 'Infinity', 'float16', '--storage float32');
+  });
 });
 
 function escape(text: string): string {

@@ -12,7 +12,8 @@ export type NstModelErrorCode =
   | 'missing-shard'
   | 'truncated-shard'
   | 'oversized-shard'
-  | 'checksum-mismatch';
+  | 'checksum-mismatch'
+  | 'non-finite-weight';
 
 /**
  * Raised when a style model cannot be read. The message names the file and the problem and says

@@ -245,10 +245,29 @@ export async function readStyleModel(files: StyleModelFiles): Promise<DecodedSty
     const count = elementCount(entry.shape);
     const storage: WeightStorage = entry.quantization?.dtype ?? 'float32';
     const length = count * BYTES_PER_ELEMENT[storage];
-    weights.set(entry.name, decodeValues(all.subarray(offset, offset + length), count, entry));
+    const values = decodeValues(all.subarray(offset, offset + length), count, entry);
+    assertFinite(values, entry.name, storage, where);
+    weights.set(entry.name, values);
     offset += length;
   }
   return { metadata, architecture: metadata.architecture, weights };
+}
+
+/**
+ * A checksum proves the shard is the one written, not that what was written is usable: a run that
+ * diverged exports NaN, and a float32 weight beyond 65504 becomes Infinity in float16. One such
+ * value turns every output pixel into NaN (black in the browser), so it is refused here, where the
+ * browser and Node both pass.
+ */
+function assertFinite(values: Float32Array, name: string, storage: WeightStorage, where: string): void {
+  const first = values.findIndex((value) => !Number.isFinite(value));
+  if (first < 0) return;
+  const count = values.reduce((n, value) => (Number.isFinite(value) ? n : n + 1), 0);
+  throw new NstModelError(
+    'non-finite-weight',
+    `${where}: weight "${name}" holds ${count} value(s) that are not finite (the first, at index ${first}, is ${values[first]}, stored as ${storage}). ` +
+      'The model was exported from a training run that diverged, or with a weight too large for its storage; use an earlier checkpoint or train again (with --storage float32 if the weights are large).',
+  );
 }
 
 function parseModelJson(text: string, where: string): unknown {
