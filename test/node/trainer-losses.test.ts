@@ -9,7 +9,7 @@ import '../../trainer/src/training/register-gradients.js';
 import { registerComposedConvGradients } from '../../trainer/src/kernels/conv2d-gradients.js';
 import { contentLoss, contentTargets, gramMatrix, gramMatrixReference, perceptualLoss, styleLoss, styleTargets, totalVariationLoss } from '../../trainer/src/training/losses.js';
 import { VggFeatures } from '../../trainer/src/training/vgg.js';
-import { tf, useBackend } from '../support/node-backend.js';
+import { tf, useBackend, useWebGpuOrWhyNot } from '../support/node-backend.js';
 import { temporaryDirectory, writeTinyVgg } from '../support/trainer-fixtures.js';
 
 const close = (actual: number, expected: number, tolerance = 1e-5) =>
@@ -66,44 +66,55 @@ describe('perceptual losses on tiny tensors (wasm)', () => {
   });
 });
 
-describe('gradient of the training objective vs. finite differences (wasm, tiny VGG)', () => {
-  it('matches on conv, norm and bias weights of a slim TransformerNet', async () => {
+describe('gradient of the training objective vs. finite differences (tiny VGG)', () => {
+  it('matches on conv, norm and bias weights of a slim TransformerNet (wasm, composed conv gradients)', async () => {
     await useBackend('wasm');
     registerComposedConvGradients('wasm');
-    const vgg = await VggFeatures.load(await writeTinyVgg(join(await temporaryDirectory('fd'), 'vgg')));
-    const arch = ARCHITECTURE_PRESETS.slim;
-    const config = { contentLayer: 'relu4_2', styleLayers: ['relu1_1', 'relu2_1', 'relu3_1'], contentWeight: 1, styleWeight: 50, tvWeight: 1e-3 } as const;
-    const random = seededRandom(11);
-    const photo = tf.tensor4d(Float32Array.from({ length: 2 * 16 * 16 * 3 }, () => random() * 255), [2, 16, 16, 3]);
-    const style = tf.tensor4d(Float32Array.from({ length: 20 * 20 * 3 }, () => random() * 255), [1, 20, 20, 3]);
-    const grams = styleTargets(vgg, style, config.styleLayers);
-    const target = contentTargets(vgg, config, photo);
-    const initial = initialTransformerWeights(arch, 4);
-    const variables = new Map(transformerWeightSpecs(arch).map((spec) => [spec.name, tf.variable(tf.tensor(initial.get(spec.name)!, [...spec.shape]))]));
-    const loss = () => perceptualLoss(vgg, config, grams, target, transformerForward(variables, arch, photo)).total;
-    const { grads } = tf.variableGrads(loss);
-    // ReLU and max-pool kinks make finite differences of a float32 network only ~5% exact; the bug
-    // this guards against (tfjs's MirrorPad gradient) was off by 6x on conv1 and 5x on in5/offset.
-    const probes: [string, number][] = [['conv1/kernel', 17], ['in3/scale', 5], ['up1/kernel', 50], ['in5/offset', 3], ['conv_out/bias', 1]];
-    for (const [name, index] of probes) {
-      const variable = variables.get(name)!;
-      const analytic = (await grads[variable.name].data())[index];
-      const values = (await variable.data()) as Float32Array;
-      const h = 1e-3;
-      const at = async (delta: number) => {
-        const moved = values.slice();
-        moved[index] += delta;
-        variable.assign(tf.tensor(moved, variable.shape));
-        const value = tf.tidy(loss);
-        const result = (await value.data())[0];
-        value.dispose();
-        return result;
-      };
-      const numeric = ((await at(h)) - (await at(-h))) / (2 * h);
-      variable.assign(tf.tensor(values, variable.shape));
-      const scale = Math.max(Math.abs(numeric), Math.abs(analytic), 1e-3);
-      assert.ok(Math.abs(numeric - analytic) / scale < 0.1, `${name}[${index}]: analytic ${analytic}, finite difference ${numeric}`);
-    }
-    vgg.dispose();
+    await checkObjectiveGradient();
+  });
+
+  it('matches on webgpu too (its own conv gradients, our MirrorPad and VGG gradients)', async (t) => {
+    const why = await useWebGpuOrWhyNot();
+    if (why) return t.skip(why);
+    await checkObjectiveGradient();
   });
 });
+
+/** The analytic gradient of the full objective against central finite differences, on the current backend. */
+async function checkObjectiveGradient(): Promise<void> {
+  const vgg = await VggFeatures.load(await writeTinyVgg(join(await temporaryDirectory('fd'), 'vgg')));
+  const arch = ARCHITECTURE_PRESETS.slim;
+  const config = { contentLayer: 'relu4_2', styleLayers: ['relu1_1', 'relu2_1', 'relu3_1'], contentWeight: 1, styleWeight: 50, tvWeight: 1e-3 } as const;
+  const random = seededRandom(11);
+  const photo = tf.tensor4d(Float32Array.from({ length: 2 * 16 * 16 * 3 }, () => random() * 255), [2, 16, 16, 3]);
+  const style = tf.tensor4d(Float32Array.from({ length: 20 * 20 * 3 }, () => random() * 255), [1, 20, 20, 3]);
+  const grams = styleTargets(vgg, style, config.styleLayers);
+  const target = contentTargets(vgg, config, photo);
+  const initial = initialTransformerWeights(arch, 4);
+  const variables = new Map(transformerWeightSpecs(arch).map((spec) => [spec.name, tf.variable(tf.tensor(initial.get(spec.name)!, [...spec.shape]))]));
+  const loss = () => perceptualLoss(vgg, config, grams, target, transformerForward(variables, arch, photo)).total;
+  const { grads } = tf.variableGrads(loss);
+  // ReLU and max-pool kinks make finite differences of a float32 network only ~5% exact; the bug
+  // this guards against (tfjs's MirrorPad gradient) was off by 6x on conv1 and 5x on in5/offset.
+  const probes: [string, number][] = [['conv1/kernel', 17], ['in3/scale', 5], ['up1/kernel', 50], ['in5/offset', 3], ['conv_out/bias', 1]];
+  for (const [name, index] of probes) {
+    const variable = variables.get(name)!;
+    const analytic = (await grads[variable.name].data())[index];
+    const values = (await variable.data()) as Float32Array;
+    const h = 1e-3;
+    const at = async (delta: number) => {
+      const moved = values.slice();
+      moved[index] += delta;
+      variable.assign(tf.tensor(moved, variable.shape));
+      const value = tf.tidy(loss);
+      const result = (await value.data())[0];
+      value.dispose();
+      return result;
+    };
+    const numeric = ((await at(h)) - (await at(-h))) / (2 * h);
+    variable.assign(tf.tensor(values, variable.shape));
+    const scale = Math.max(Math.abs(numeric), Math.abs(analytic), 1e-3);
+    assert.ok(Math.abs(numeric - analytic) / scale < 0.1, `${tf.getBackend()} ${name}[${index}]: analytic ${analytic}, finite difference ${numeric}`);
+  }
+  vgg.dispose();
+}

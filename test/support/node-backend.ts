@@ -6,4 +6,17 @@ export async function useBackend(name: NodeBackendName): Promise<void> {
   await selectNodeBackend(name);
 }
 
+/**
+ * Switches to WebGPU (a hardware GPU, or the lavapipe of `npm run setup:vulkan`) and returns
+ * undefined, or returns why it is not available here: the reason a WebGPU test skips with.
+ */
+export async function useWebGpuOrWhyNot(): Promise<string | undefined> {
+  try {
+    await selectNodeBackend('webgpu');
+    return undefined;
+  } catch (error) {
+    return `${(error as Error).message} (npm run setup:vulkan gives this machine a software one)`;
+  }
+}
+
 export { tf };

@@ -51,7 +51,16 @@ export function contentLoss(features: tf.Tensor, target: tf.Tensor): tf.Scalar {
  * style's ([1, C, C], broadcast over the batch).
  */
 export function styleLoss(grams: readonly tf.Tensor3D[], targets: readonly tf.Tensor3D[]): tf.Scalar {
-  return tf.tidy(() => tf.addN(grams.map((gram, i) => tf.mean(tf.squaredDifference(gram, targets[i])))) as tf.Scalar);
+  return tf.tidy(() => sumOf(grams.map((gram, i) => tf.mean(tf.squaredDifference(gram, targets[i])))));
+}
+
+/**
+ * The sum of scalars, added two at a time. Not tf.addN: on WebGPU it binds every input to one
+ * shader, and WebGPU's default limit is 8 storage buffers per shader stage (lavapipe and many GPUs
+ * keep it), so 9 or more inputs fail validation and silently give 0.
+ */
+export function sumOf(scalars: readonly tf.Scalar[]): tf.Scalar {
+  return tf.tidy(() => scalars.reduce((sum, value) => tf.add(sum, value)));
 }
 
 /** Total variation: mean squared difference of vertically plus horizontally adjacent pixels. */

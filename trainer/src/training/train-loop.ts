@@ -11,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import './register-gradients.js';
 import sharp from 'sharp';
-import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import {
   ARCHITECTURE_PRESETS,
@@ -30,7 +30,7 @@ import { CHECKPOINT_FILE, readCheckpoint, writeCheckpoint } from './checkpoint.j
 import { listImages, loadSquareCrop, loadStyleImage, styleImageSize, TrainingData, type Batch } from './dataset.js';
 import { WASM_MICRO_BATCH_PIXELS, type VggTap } from './defaults.js';
 import { lossCurveSvg, type LossPoint } from './loss-curve.js';
-import { contentTargets, perceptualLoss, styleTargets, type LossConfig } from './losses.js';
+import { contentTargets, perceptualLoss, styleTargets, sumOf, type LossConfig } from './losses.js';
 import { formatDuration, formatLoss, ProgressReporter } from './progress.js';
 import { VggFeatures } from './vgg.js';
 
@@ -86,6 +86,9 @@ export interface TrainResult {
   modelDirectory: string;
 }
 
+/** One JSON object per step, in the output directory. */
+export const TRAIN_LOG_FILE = 'train-log.jsonl';
+
 /** Thrown when a loss or gradient is NaN or infinite. */
 export class NonFiniteLossError extends Error {}
 
@@ -111,8 +114,7 @@ export async function train(input: TrainOptions): Promise<TrainResult> {
   const log = input.log ?? ((message: string) => progress.message(message));
   const out = resolve(input.out);
   const checkpointPath = join(out, CHECKPOINT_FILE);
-  const logPath = join(out, 'train-log.jsonl');
-  await mkdir(join(out, 'previews'), { recursive: true });
+  const logPath = join(out, TRAIN_LOG_FILE);
 
   const options = { ...input, microBatch: input.microBatch ?? defaultMicroBatch(input.backend, input.size, input.batch) };
   if (options.styleLongSide === undefined) options.styleSize ??= options.size;
@@ -150,10 +152,12 @@ export async function train(input: TrainOptions): Promise<TrainResult> {
   let step = checkpoint?.header.step ?? 0;
   let trainingSeconds = checkpoint?.header.trainingSeconds ?? 0;
   const history = await readHistory(logPath, step);
-  await writeFile(logPath, history.map((p) => JSON.stringify(p) + '\n').join(''));
 
   const previewSize = Math.min(MAX_PREVIEW_SIZE, 2 * options.size);
   const previews = await loadPreviews(previewSize, options.previewImages ?? options.content, options.previewImages ? await listImages(options.previewImages) : files);
+  // Only now that every input has loaded: a run that fails to start leaves --out as it was.
+  await mkdir(join(out, 'previews'), { recursive: true });
+  await writeFileAtomically(logPath, history.map((p) => JSON.stringify(p) + '\n').join(''));
   const styleName = basename(options.style, extname(options.style));
   const curveTitle = `${styleName}, ${options.arch}, ${options.size} px, batch ${options.batch}`;
   if (!checkpoint) await writePngStrip(join(out, 'previews', 'photos.png'), previews.pixels, previews.count, previewSize);
@@ -320,7 +324,7 @@ export async function train(input: TrainOptions): Promise<TrainResult> {
       }
     }
     const gradients = new Map(names.map((name, i) => [name, sums![i]]));
-    const summary = tf.tidy(() => tf.stack([...terms, tf.addN(sums!.map((g) => tf.sum(tf.square(g))))]));
+    const summary = tf.tidy(() => tf.stack([...terms, sumOf(sums!.map((g) => tf.sum(tf.square(g)) as tf.Scalar))]));
     const [total, content, style, tv, gradSquares] = Array.from(await summary.data());
     summary.dispose();
     tf.dispose(terms);
