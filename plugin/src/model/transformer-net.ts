@@ -72,12 +72,31 @@ export function reflectConv(x: tf.Tensor4D, kernel: tf.Tensor, stride: 1 | 2): t
 
 /** Per-image, per-channel normalisation with a learned scale and offset. */
 export function instanceNorm(x: tf.Tensor4D, scale: tf.Tensor, offset: tf.Tensor): tf.Tensor4D {
-  const { mean, variance } = tf.moments(x, [1, 2], true);
+  // tf.moments over [1, 2], with a faster mean on wasm. Not squaredDifference: tfjs 4.22's gradient
+  // of it does not sum over broadcast dimensions (a [N,1,1,C] mean gets an [N,H,W,C] gradient).
+  const mean = spatialMean(x);
+  const variance = spatialMean(tf.square(tf.sub(x, mean)) as tf.Tensor4D);
   // (x - mean) / std * scale + offset, folded into one multiply-add over the full-size tensor:
   // the per-channel factors are [N, 1, 1, C] and cost nothing.
   const factor = tf.mul(tf.rsqrt(tf.add(variance, INSTANCE_NORM_EPSILON)), scale);
   const shift = tf.sub(offset, tf.mul(mean, factor));
   return tf.add(tf.mul(x, factor), shift) as tf.Tensor4D;
+}
+
+/**
+ * Mean over height and width, [N, H, W, C] -> [N, 1, 1, C]. On wasm this is a global average pool
+ * with a broadcast as its gradient: XNNPACK's pooling reads NHWC as it lies (0.1 ms at 256x256x16),
+ * where tf.mean first transposes the channels innermost (1.3 ms), and tfjs's AvgPoolGrad on wasm
+ * loops over the whole window per pixel (~1 s). GPU backends reduce in parallel passes: tf.mean.
+ */
+export function spatialMean(x: tf.Tensor4D): tf.Tensor4D {
+  if (tf.getBackend() !== 'wasm') return tf.mean(x, [1, 2], true) as tf.Tensor4D;
+  const [, height, width] = x.shape;
+  const pooled = tf.customGrad(((input: tf.Tensor4D) => ({
+    value: tf.avgPool(input, [height, width], 1, 'valid'),
+    gradFunc: (dy: tf.Tensor4D) => tf.broadcastTo(tf.div(dy, height * width), input.shape),
+  })) as unknown as Parameters<typeof tf.customGrad<tf.Tensor4D>>[0]);
+  return pooled(x) as tf.Tensor4D;
 }
 
 /**
