@@ -18,7 +18,7 @@ export type { ArchitecturePresetName, TransformerArchitecture, WeightSpec } from
 export { NstModelError } from './model-errors.js';
 export type { NstModelErrorCode } from './model-errors.js';
 export { sha256Hex } from './sha256.js';
-export { StyleModel, outputSize } from './style-model.js';
+export { StyleModel, outputSize, stylizePeakBytes } from './style-model.js';
 export type { RgbaPixels, StylizeOptions } from './style-model.js';
 export {
   initialTransformerWeights,

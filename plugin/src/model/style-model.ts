@@ -141,6 +141,17 @@ export function outputSize(width: number, height: number, size?: number): { widt
     : { width: Math.max(Math.round(size), Math.round(width * scale)), height: Math.round(size) };
 }
 
+/**
+ * About how many bytes of tensors stylising a `width` x `height` picture holds at its peak: 13.5
+ * float32 values per pixel for each channel of the first layer (tf.profile's peakBytes on the cpu
+ * backend: 860 B/px for slim, 1700 for full, the same at 64 and 128 px). Lets a caller refuse a
+ * size that cannot fit (wasm has 4 GiB) before allocating anything.
+ */
+export function stylizePeakBytes(architecture: TransformerArchitecture, width: number, height: number): number {
+  const pixels = roundUp(width, SPATIAL_MULTIPLE) * roundUp(height, SPATIAL_MULTIPLE);
+  return 13.5 * architecture.channels[0] * Float32Array.BYTES_PER_ELEMENT * pixels;
+}
+
 function roundUp(value: number, multiple: number): number {
   return Math.ceil(value / multiple) * multiple;
 }
