@@ -17,6 +17,7 @@ import { evaluateModel } from '../../trainer/src/training/evaluate.js';
 import { NonFiniteLossError, train, type TrainOptions } from '../../trainer/src/training/train-loop.js';
 import { memoryModelFiles } from '../support/model-fixtures.js';
 import { useBackend } from '../support/node-backend.js';
+import { nstInProcess, snapshotFiles } from '../support/nst-cli.js';
 import { SHARED_PHOTOS, SHARED_STYLE, SHARED_VGG, sharedDataMissing, temporaryDirectory, writePhotos, writeTinyVgg } from '../support/trainer-fixtures.js';
 
 const quiet = { message: () => {}, update: () => {} } as unknown as TrainOptions['progress'];
@@ -151,6 +152,40 @@ describe('nst train (wasm, tiny loss network)', () => {
   });
 });
 
+describe('nst train never loses a run', () => {
+  it('refuses a new run over an existing one; a run that fails to start leaves --out byte for byte as it was', async () => {
+    const setup = await tinySetup('keep');
+    const out = join(setup.root, 'run');
+    const missing = join(setup.root, 'no-such-photos');
+    const args = ['train', '--style', setup.style, '--content', setup.photos, '--vgg', setup.vgg, '--out', out,
+      '--arch', 'slim', '--size', '32', '--batch', '1', '--steps', '2', '--preview-every', '1', '--backend', 'wasm'];
+    const first = await nstInProcess(...args);
+    assert.equal(first.code, 0, first.stderr);
+    const before = await snapshotFiles(out);
+    for (const file of ['checkpoint.nst', 'model.json', 'train-log.jsonl', join('previews', 'step-000002.png')]) assert.ok(before.has(file), file);
+
+    const again = await nstInProcess(...args);
+    assert.equal(again.code, 1, again.stderr);
+    assert.match(again.stderr, /--out ".*run" already holds a training run \(checkpoint\.nst, model\.json, train-log\.jsonl\); continue it with --resume, start over with --force/);
+    assert.deepEqual(await snapshotFiles(out), before);
+
+    for (const flag of ['--resume', '--force']) {
+      const failed = await nstInProcess(...args.map((a) => (a === setup.photos ? missing : a)), flag);
+      assert.equal(failed.code, 1, failed.stderr);
+      assert.match(failed.stderr, /Cannot read the photo folder ".*no-such-photos"/);
+      assert.deepEqual(await snapshotFiles(out), before, `a failed ${flag} changed nothing`);
+    }
+    const previewsMissing = await nstInProcess(...args, '--resume', '--steps', '3', '--preview-images', missing);
+    assert.equal(previewsMissing.code, 1, previewsMissing.stderr);
+    assert.deepEqual(await snapshotFiles(out), before, 'an unreadable --preview-images folder changed nothing');
+
+    const fresh = join(setup.root, 'fresh');
+    const failed = await nstInProcess(...args.map((a) => (a === setup.photos ? missing : a === out ? fresh : a)));
+    assert.equal(failed.code, 1, failed.stderr);
+    assert.ok(!existsSync(fresh), 'a failed first run leaves no empty --out or previews/ behind');
+  });
+});
+
 describe('nst train with the real VGG19 (../shared)', () => {
   it('20 steps on 64 px crops lower the style+content loss of the model on photos', async (t) => {
     const missing = sharedDataMissing();
@@ -197,8 +232,9 @@ describe('nst train on Ctrl-C', () => {
     }
     child.kill('SIGINT');
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-    assert.equal(code, 0, stderr);
+    assert.equal(code, 130, `a script sees the run was interrupted, not done: ${stderr}`);
     assert.match(stderr, /Stopped at step \d+ with a checkpoint; continue with the same command plus --resume/);
+    assert.match(stderr, /nst: interrupted by SIGINT/);
     const saved = await readCheckpoint(join(out, CHECKPOINT_FILE));
     const logged = (await readFile(logPath, 'utf8')).trim().split('\n').length;
     assert.equal(saved.header.step, logged, 'the checkpoint holds every logged step');

@@ -1,9 +1,10 @@
 /**
  * The `nst` command line. Each subcommand lives in src/commands/; this file only declares flags
- * (every one with its default, shown by --help) and turns errors into a message and exit code 1.
+ * (every one with its default, shown by --help), checks each flag's value as it is parsed, and
+ * turns errors into a message and an exit code (exit-codes.ts).
  */
-import { Command, InvalidArgumentError, Option } from 'commander';
-import { ARCHITECTURE_PRESETS, WEIGHT_STORAGES } from 'nst-video/model';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { ARCHITECTURE_PRESETS, MIN_INPUT_SIZE, SPATIAL_MULTIPLE, WEIGHT_STORAGES } from 'nst-video/model';
 import { runInit } from './commands/init-command.js';
 import { runStylize } from './commands/stylize-command.js';
 import { runEval } from './commands/eval-command.js';
@@ -11,15 +12,18 @@ import { parseCheckpointEvery, runTrain } from './commands/train-command.js';
 import * as defaults from './training/defaults.js';
 import { parseVggTap } from './training/vgg.js';
 import { NODE_BACKENDS } from './node-backend.js';
-import { availableCores, MAX_WASM_THREADS } from './wasm-threads.js';
+import { availableCores, checkWasmThreads, MAX_WASM_THREADS } from './wasm-threads.js';
 import { TRAINER_VERSION } from './version.js';
+import { EXIT_CODES_HELP, EXIT_DONE, EXIT_ERROR, EXIT_USAGE, exitCodeForSignal, InterruptedError, UsageError } from './exit-codes.js';
 
 export function buildProgram(): Command {
   const program = new Command('nst')
     .description('Train, inspect and run nst-video style-transfer models.')
     .version(TRAINER_VERSION)
     .showHelpAfterError('(run with --help for usage)')
-    .configureHelp({ showGlobalOptions: true });
+    .configureHelp({ showGlobalOptions: true })
+    // Throw instead of exiting, so main() chooses the exit code (subcommands inherit this).
+    .exitOverride();
 
   program
     .command('init')
@@ -29,6 +33,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--seed <n>', 'random seed for the weights').argParser(integer).default(0))
     .addOption(new Option('--storage <type>', 'weight storage in the file').choices(WEIGHT_STORAGES).default('float16'))
     .option('--style-name <name>', 'style name recorded in the model (default: "random-<arch>-<seed>")')
+    .option('--force', 'replace a model already in --out', false)
     .action((options) => runInit(options));
 
   program
@@ -38,7 +43,8 @@ export function buildProgram(): Command {
     .requiredOption('--model <path>', 'model directory, or its model.json')
     .requiredOption('--input <image>', 'photo to stylise (JPEG, PNG or WebP)')
     .requiredOption('--output <image>', 'where to write the result (.png, .jpg or .webp)')
-    .addOption(new Option('--size <px>', 'short side of the result in pixels (default: the input\'s)').argParser(integer))
+    .option('--force', 'replace --output when it exists (never the --input photo itself)', false)
+    .addOption(new Option('--size <px>', `short side of the result in pixels, at least ${MIN_INPUT_SIZE} (default: the input's)`).argParser(atLeast(MIN_INPUT_SIZE)))
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(['auto', ...NODE_BACKENDS]).default('auto'))
     .addOption(threadsOption())
     .action((options) => runStylize(options));
@@ -51,34 +57,31 @@ export function buildProgram(): Command {
     .requiredOption('--out <dir>', 'output directory: model.json + shards, checkpoint, log, loss curve, previews')
     .option('--vgg <path>', `VGG19 loss network (tfjs layers model.json or its directory) (default: "${defaults.DEFAULT_VGG_PATH}" when present)`)
     .addOption(new Option('--arch <preset>', 'network size').choices(Object.keys(ARCHITECTURE_PRESETS)).default(defaults.DEFAULT_ARCH))
-    .addOption(new Option('--size <px>', 'training crop side (multiple of 4)').argParser(integer).default(defaults.DEFAULT_SIZE))
-    .addOption(new Option('--batch <n>', 'photos per optimizer step').argParser(integer).default(defaults.DEFAULT_BATCH))
-    .addOption(new Option('--steps <n>', 'optimizer steps (default: as many as --epochs needs; overrides --epochs)').argParser(integer))
-    .addOption(new Option('--epochs <n>', 'passes over the photos, when --steps is not given').argParser(integer).default(defaults.DEFAULT_EPOCHS))
-    .addOption(new Option('--lr <rate>', 'Adam learning rate').argParser(number).default(defaults.DEFAULT_LEARNING_RATE))
-    .addOption(new Option('--content-weight <w>', 'weight of the content loss').argParser(number).default(defaults.DEFAULT_CONTENT_WEIGHT))
-    .addOption(new Option('--style-weight <w>', 'weight of the style loss').argParser(number).default(defaults.DEFAULT_STYLE_WEIGHT))
-    .addOption(new Option('--tv-weight <w>', 'weight of the total-variation loss').argParser(number).default(defaults.DEFAULT_TV_WEIGHT))
-    .addOption(new Option('--content-layer <layer>', 'VGG19 layer of the content loss').argParser((v) => parseVggTap(v, '--content-layer')).default(defaults.DEFAULT_CONTENT_LAYER))
-    .addOption(
-      new Option('--style-layers <layers>', 'comma-separated VGG19 layers of the style loss')
-        .argParser((v) => v.split(',').map((tap) => parseVggTap(tap, '--style-layers')))
-        .default([...defaults.DEFAULT_STYLE_LAYERS], defaults.DEFAULT_STYLE_LAYERS.join(',')),
-    )
-    .addOption(new Option('--style-size <px>', 'short side of the style image when its Gram matrices are taken (default: --size)').argParser(integer))
+    .addOption(cropSizeOption('training crop side'))
+    .addOption(new Option('--batch <n>', 'photos per optimizer step').argParser(atLeast(1)).default(defaults.DEFAULT_BATCH))
+    .addOption(new Option('--steps <n>', 'optimizer steps (default: as many as --epochs needs; overrides --epochs)').argParser(atLeast(1)))
+    .addOption(new Option('--epochs <n>', 'passes over the photos, when --steps is not given').argParser(atLeast(1)).default(defaults.DEFAULT_EPOCHS))
+    .addOption(new Option('--lr <rate>', 'Adam learning rate').argParser(positiveNumber).default(defaults.DEFAULT_LEARNING_RATE))
+    .addOption(new Option('--content-weight <w>', 'weight of the content loss').argParser(nonNegativeNumber).default(defaults.DEFAULT_CONTENT_WEIGHT))
+    .addOption(new Option('--style-weight <w>', 'weight of the style loss').argParser(nonNegativeNumber).default(defaults.DEFAULT_STYLE_WEIGHT))
+    .addOption(new Option('--tv-weight <w>', 'weight of the total-variation loss').argParser(nonNegativeNumber).default(defaults.DEFAULT_TV_WEIGHT))
+    .addOption(contentLayerOption())
+    .addOption(styleLayersOption())
+    .addOption(new Option('--style-size <px>', 'short side of the style image when its Gram matrices are taken (default: --size)').argParser(atLeast(1)))
     .addOption(styleLongSideOption())
     .addOption(new Option('--backend <name>', 'tfjs backend (auto: WebGPU on a hardware GPU, else wasm)').choices(['auto', ...NODE_BACKENDS]).default('auto'))
     .addOption(threadsOption())
     .addOption(new Option('--seed <n>', 'random seed (weights, crops, flips, order)').argParser(integer).default(defaults.DEFAULT_SEED))
     .addOption(
       new Option('--checkpoint-every <steps|time>', 'checkpoint every N steps, or every 300s / 5m')
-        .argParser(parseCheckpointEvery)
+        .argParser(flag(parseCheckpointEvery))
         .default(parseCheckpointEvery(`${defaults.DEFAULT_CHECKPOINT_SECONDS}s`), `${defaults.DEFAULT_CHECKPOINT_SECONDS}s`),
     )
     .option('--resume', 'continue from <out>/checkpoint.nst (same settings; --steps/--epochs may grow)', false)
-    .addOption(new Option('--preview-every <steps>', 'write previews/step-N.png every N steps (0: only at the end)').argParser(integer).default(defaults.DEFAULT_PREVIEW_EVERY))
+    .addOption(new Option('--force', 'start a new run in an --out that holds one (its checkpoint, model and log are replaced)').default(false).conflicts('resume'))
+    .addOption(new Option('--preview-every <steps>', 'write previews/step-N.png every N steps (0: only at the end)').argParser(atLeast(0)).default(defaults.DEFAULT_PREVIEW_EVERY))
     .option('--preview-images <dir>', 'photos for the previews (default: 4 evenly spaced photos of --content)')
-    .addOption(new Option('--micro-batch <n>', 'photos per forward/backward pass; gradients are accumulated (default: by backend and --size)').argParser(integer))
+    .addOption(new Option('--micro-batch <n>', 'photos per forward/backward pass; gradients are accumulated (default: by backend and --size)').argParser(atLeast(1)))
     .addOption(new Option('--storage <type>', 'weight storage of the exported model').choices(WEIGHT_STORAGES).default(defaults.DEFAULT_EXPORT_STORAGE))
     .action((options) => runTrain(options, new Set(Object.keys(options).filter((key) => train.getOptionValueSource(key) === 'cli'))));
 
@@ -89,16 +92,12 @@ export function buildProgram(): Command {
     .requiredOption('--style <image>', 'the style image the losses compare against')
     .requiredOption('--content <dir>', 'folder of photos (centre crops of the first --limit, sorted by path)')
     .option('--vgg <path>', `VGG19 loss network (default: "${defaults.DEFAULT_VGG_PATH}" when present)`)
-    .addOption(new Option('--size <px>', 'crop side the model runs at (multiple of 4)').argParser(integer).default(defaults.DEFAULT_SIZE))
-    .addOption(new Option('--style-size <px>', 'short side of the style image (default: --size)').argParser(integer))
+    .addOption(cropSizeOption('crop side the model runs at'))
+    .addOption(new Option('--style-size <px>', 'short side of the style image (default: --size)').argParser(atLeast(1)))
     .addOption(styleLongSideOption())
-    .addOption(new Option('--content-layer <layer>', 'VGG19 layer of the content loss').argParser((v) => parseVggTap(v, '--content-layer')).default(defaults.DEFAULT_CONTENT_LAYER))
-    .addOption(
-      new Option('--style-layers <layers>', 'comma-separated VGG19 layers of the style loss')
-        .argParser((v) => v.split(',').map((tap) => parseVggTap(tap, '--style-layers')))
-        .default([...defaults.DEFAULT_STYLE_LAYERS], defaults.DEFAULT_STYLE_LAYERS.join(',')),
-    )
-    .addOption(new Option('--limit <n>', 'photos to use at most').argParser(integer).default(defaults.DEFAULT_EVAL_IMAGES))
+    .addOption(contentLayerOption())
+    .addOption(styleLayersOption())
+    .addOption(new Option('--limit <n>', 'photos to use at most').argParser(atLeast(1)).default(defaults.DEFAULT_EVAL_IMAGES))
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(['auto', ...NODE_BACKENDS]).default('auto'))
     .addOption(threadsOption())
     .action((options) => runEval(options));
@@ -111,39 +110,108 @@ export function buildProgram(): Command {
     // Loaded on use: h5wasm instantiates libhdf5 (WebAssembly) when imported.
     .action(async (h5: string, options) => (await import('./commands/import-vgg-command.js')).runImportVgg(h5, options));
 
+  for (const command of [program, ...program.commands]) command.addHelpText('after', EXIT_CODES_HELP);
   return program;
+}
+
+/** --size of train and eval: the network runs on square crops, which VGG19 pools four times. */
+function cropSizeOption(description: string): Option {
+  const rule = `a multiple of ${SPATIAL_MULTIPLE}, at least ${defaults.MIN_CROP_SIZE}`;
+  const parse = (value: string) => {
+    const size = integer(value);
+    if (size % SPATIAL_MULTIPLE !== 0 || size < defaults.MIN_CROP_SIZE) throw new InvalidArgumentError(`Expected ${rule} (e.g. ${defaults.DEFAULT_SIZE}).`);
+    return size;
+  };
+  return new Option('--size <px>', `${description} (${rule})`).argParser(parse).default(defaults.DEFAULT_SIZE);
+}
+
+function contentLayerOption(): Option {
+  return new Option('--content-layer <layer>', 'VGG19 layer of the content loss').argParser(flag((v) => parseVggTap(v, '--content-layer'))).default(defaults.DEFAULT_CONTENT_LAYER);
+}
+
+function styleLayersOption(): Option {
+  return new Option('--style-layers <layers>', 'comma-separated VGG19 layers of the style loss')
+    .argParser(flag((v) => v.split(',').map((tap) => parseVggTap(tap.trim(), '--style-layers'))))
+    .default([...defaults.DEFAULT_STYLE_LAYERS], defaults.DEFAULT_STYLE_LAYERS.join(','));
 }
 
 /** --style-long-side: the other way to give the style image's scale (instead of --style-size). */
 function styleLongSideOption(): Option {
-  return new Option('--style-long-side <px>', 'long side of the style image, instead of --style-size').argParser(integer).conflicts('styleSize');
+  return new Option('--style-long-side <px>', 'long side of the style image, instead of --style-size (default: none, --style-size applies)').argParser(atLeast(1)).conflicts('styleSize');
 }
 
 /** --threads, for every command that runs the network: wasm's thread count (one process, one pool). */
 function threadsOption(): Option {
-  return new Option('--threads <n>', `CPU threads of the wasm backend, 1 to ${MAX_WASM_THREADS}`).argParser(integer).default(availableCores(), `every core: ${availableCores()}`);
+  return new Option('--threads <n>', `CPU threads of the wasm backend, 1 to ${MAX_WASM_THREADS}`)
+    .argParser(flag((value) => checkWasmThreads(integer(value))))
+    .default(availableCores(), `every core: ${availableCores()}`);
+}
+
+/**
+ * A parser whose complaint becomes commander's "option '--x' argument 'v' is invalid. <why>",
+ * a usage error (exit code 2), rather than an error thrown out of the parse (exit code 1).
+ */
+function flag<T>(parse: (value: string) => T): (value: string) => T {
+  return (value) => {
+    try {
+      return parse(value);
+    } catch (error) {
+      throw error instanceof InvalidArgumentError ? error : new InvalidArgumentError((error as Error).message);
+    }
+  };
 }
 
 function number(value: string): number {
   const parsed = Number(value);
-  if (value.trim() === '' || !Number.isFinite(parsed)) throw new InvalidArgumentError('expected a number.');
+  if (value.trim() === '' || !Number.isFinite(parsed)) throw new InvalidArgumentError('Expected a finite number.');
+  return parsed;
+}
+
+function positiveNumber(value: string): number {
+  const parsed = number(value);
+  if (!(parsed > 0)) throw new InvalidArgumentError('Expected a number above 0.');
+  return parsed;
+}
+
+function nonNegativeNumber(value: string): number {
+  const parsed = number(value);
+  if (!(parsed >= 0)) throw new InvalidArgumentError('Expected a number of 0 or more.');
   return parsed;
 }
 
 function integer(value: string): number {
   const parsed = Number(value);
-  if (!Number.isInteger(parsed)) throw new InvalidArgumentError('expected an integer.');
+  if (value.trim() === '' || !Number.isInteger(parsed)) throw new InvalidArgumentError('Expected a whole number.');
   return parsed;
 }
 
+function atLeast(min: number): (value: string) => number {
+  return (value) => {
+    const parsed = integer(value);
+    if (parsed < min) throw new InvalidArgumentError(`Expected a whole number of ${min} or more.`);
+    return parsed;
+  };
+}
+
+/** Runs the command line and returns its exit code (see exit-codes.ts); prints errors to stderr. */
 export async function main(argv: string[]): Promise<number> {
   try {
     await buildProgram().parseAsync(argv);
-    return 0;
+    return EXIT_DONE;
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    console.error(`nst: ${message}`);
-    if (process.env.NST_DEBUG && error instanceof Error) console.error(error.stack);
-    return 1;
+    return reportError(error);
   }
+}
+
+function reportError(error: unknown): number {
+  // Commander has printed its message already (or the help, or the version, which exit with 0).
+  if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT_DONE : EXIT_USAGE;
+  console.error(`nst: ${error instanceof Error ? error.message : String(error)}`);
+  if (process.env.NST_DEBUG && error instanceof Error) console.error(error.stack);
+  if (error instanceof UsageError) {
+    console.error('(run with --help for usage)');
+    return EXIT_USAGE;
+  }
+  if (error instanceof InterruptedError) return exitCodeForSignal(error.signal);
+  return EXIT_ERROR;
 }

@@ -2,6 +2,8 @@
 import sharp from 'sharp';
 import { extname } from 'node:path';
 import type { RgbaPixels } from 'nst-video/model';
+import { UsageError } from './exit-codes.js';
+import { writeFileAtomically } from './model-files.js';
 
 export interface RgbImage {
   data: Uint8Array;
@@ -20,16 +22,23 @@ export async function readRgbImage(path: string): Promise<RgbImage> {
 }
 
 export const OUTPUT_IMAGE_TYPES = ['.png', '.jpg', '.jpeg', '.webp'] as const;
+type OutputImageType = (typeof OUTPUT_IMAGE_TYPES)[number];
 
-/** Encodes RGBA pixels by the file's extension (.png, .jpg/.jpeg, .webp). */
-export async function writeImage(path: string, pixels: RgbaPixels): Promise<void> {
+/** The encoding `path`'s extension asks for; a UsageError naming `flag` when there is none. */
+export function outputImageType(path: string, flag = '--output'): OutputImageType {
   const type = extname(path).toLowerCase();
   if (!(OUTPUT_IMAGE_TYPES as readonly string[]).includes(type)) {
-    throw new Error(`Cannot write "${path}": the output must end in ${OUTPUT_IMAGE_TYPES.join(', ')}.`);
+    throw new UsageError(`${flag} "${path}": the file name must end in ${OUTPUT_IMAGE_TYPES.join(', ')} (the encoding is chosen by it).`);
   }
+  return type as OutputImageType;
+}
+
+/** Encodes RGBA pixels by the file's extension (.png, .jpg/.jpeg, .webp), atomically. */
+export async function writeImage(path: string, pixels: RgbaPixels): Promise<void> {
+  const type = outputImageType(path);
   const image = sharp(Buffer.from(pixels.data.buffer, pixels.data.byteOffset, pixels.data.length), {
     raw: { width: pixels.width, height: pixels.height, channels: 4 },
   }).removeAlpha();
   const encoded = type === '.png' ? image.png() : type === '.webp' ? image.webp({ quality: 92 }) : image.jpeg({ quality: 92 });
-  await encoded.toFile(path);
+  await writeFileAtomically(path, await encoded.toBuffer());
 }

@@ -1,7 +1,7 @@
 /** Reading and writing style models on disk (the browser reads the same files over HTTP). */
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { MODEL_JSON_FILE, StyleModel, readStyleModel, type EncodedStyleModel, type StyleModelFiles } from 'nst-video/model';
+import { MODEL_JSON_FILE, StyleModel, readStyleModel, type DecodedStyleModel, type EncodedStyleModel, type StyleModelFiles } from 'nst-video/model';
 
 /** `model` may be the model's directory or its model.json. */
 export function modelFilesOnDisk(model: string): StyleModelFiles {
@@ -26,12 +26,17 @@ function resolveModelJsonPath(model: string): string {
 
 /** Reads, validates and uploads a model to the current tfjs backend. */
 export async function loadStyleModelFromDisk(model: string): Promise<StyleModel> {
+  return new StyleModel(await readStyleModelFromDisk(model));
+}
+
+/** Reads and validates a model (every weight finite, every checksum right) without a backend. */
+export async function readStyleModelFromDisk(model: string): Promise<DecodedStyleModel> {
   try {
     await stat(model);
   } catch {
     throw new Error(`Model "${model}" does not exist. Pass a directory holding model.json, or the model.json itself.`);
   }
-  return new StyleModel(await readStyleModel(modelFilesOnDisk(model)));
+  return readStyleModel(modelFilesOnDisk(model));
 }
 
 /**

@@ -24,6 +24,8 @@ import { dirname, join } from 'node:path';
 const require = createRequire(import.meta.url);
 /** emscripten's pre-created worker pool in tfjs's build: the most threads it can run. */
 export const MAX_WASM_THREADS = 8;
+/** wasm32's address space, all that tfjs's wasm builds can grow their heap to (their getHeapMax). */
+export const WASM_MAX_MEMORY_BYTES = 4 * 1024 ** 3;
 /** tfjs registers wasm at this priority; keep it so `auto` backend choice is unchanged. */
 const WASM_PRIORITY = 2;
 
@@ -37,15 +39,21 @@ export function wasmThreadsInUse(): number {
   return Math.max(1, getThreadsCount());
 }
 
+/** Returns `threads` if the wasm backend can run that many, else throws a RangeError naming --threads. */
+export function checkWasmThreads(threads: number): number {
+  if (!Number.isInteger(threads) || threads < 1 || threads > MAX_WASM_THREADS) {
+    throw new RangeError(`--threads must be an integer from 1 to ${MAX_WASM_THREADS}, got ${threads}.`);
+  }
+  return threads;
+}
+
 /**
  * Makes the `wasm` backend, when it is next initialised, the threaded build with `threads` threads
  * (1 keeps tfjs's own single-threaded build). Has no effect once wasm is initialised: its thread
  * pool is fixed for the life of the process.
  */
 export function useWasmThreads(threads: number): void {
-  if (!Number.isInteger(threads) || threads < 1 || threads > MAX_WASM_THREADS) {
-    throw new RangeError(`--threads must be an integer from 1 to ${MAX_WASM_THREADS}, got ${threads}.`);
-  }
+  checkWasmThreads(threads);
   if (threads === 1 || tf.engine().registry.wasm) return;
   tf.removeBackend('wasm');
   tf.registerBackend('wasm', () => createThreadedBackend(threads), WASM_PRIORITY);

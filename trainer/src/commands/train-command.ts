@@ -1,10 +1,14 @@
 /** `nst train`: trains a style model (see training/train-loop.ts for what it writes). */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { MODEL_JSON_FILE } from 'nst-video/model';
+import { exitCodeForSignal, InterruptedError } from '../exit-codes.js';
 import { selectNodeBackend, type NodeBackendPreference } from '../node-backend.js';
+import { existingFiles } from '../output-paths.js';
+import { CHECKPOINT_FILE } from '../training/checkpoint.js';
 import { DEFAULT_VGG_PATH } from '../training/defaults.js';
 import { formatDuration, formatLoss } from '../training/progress.js';
-import { train, type TrainOptions } from '../training/train-loop.js';
+import { TRAIN_LOG_FILE, train, type TrainOptions } from '../training/train-loop.js';
 import { VGG_HOW_TO_GET } from '../training/vgg.js';
 import { commandLine } from './init-command.js';
 
@@ -14,6 +18,8 @@ export type TrainCommandOptions = Omit<TrainOptions, 'vgg' | 'backend' | 'comman
   backend: NodeBackendPreference;
   /** wasm threads (see wasm-threads.ts). */
   threads: number;
+  /** Start a new run in an `out` that holds one. */
+  force: boolean;
 };
 
 /** --vgg's default: ../shared/data/vgg19 when it exists. */
@@ -35,13 +41,14 @@ export function parseCheckpointEvery(value: string): { steps?: number; seconds?:
 }
 
 export async function runTrain(options: TrainCommandOptions, explicitOptions: ReadonlySet<string>): Promise<void> {
+  refuseToReplaceRun(options);
   const vgg = resolveVggPath(options.vgg);
   const choice = await selectNodeBackend(options.backend, { threads: options.threads });
   const controller = new AbortController();
-  let interrupts = 0;
+  let interrupted: NodeJS.Signals | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
-    interrupts++;
-    if (interrupts > 1) process.exit(130);
+    if (interrupted) process.exit(exitCodeForSignal(signal));
+    interrupted = signal;
     process.stderr.write(`\n${signal}: finishing this step and writing a checkpoint (press Ctrl-C again to quit at once)...\n`);
     controller.abort();
   };
@@ -54,10 +61,23 @@ export async function runTrain(options: TrainCommandOptions, explicitOptions: Re
     console.error(
       `${result.completed ? 'Done' : 'Stopped'}: ${result.steps}/${result.totalSteps} steps in ${formatDuration(result.trainingSeconds)}; ` +
         `loss ${formatLoss(l.total)} (content ${formatLoss(l.content)}, style ${formatLoss(l.style)}, tv ${formatLoss(l.tv)}). ` +
-        `Model: ${join(result.modelDirectory, 'model.json')}`,
+        `Model: ${join(result.modelDirectory, MODEL_JSON_FILE)}`,
     );
+    // A script must not take a stopped run for a finished one (the checkpoint is complete either way).
+    if (interrupted && !result.completed) throw new InterruptedError(interrupted);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/** A new run would replace the checkpoint, model and log in --out: only on --force. */
+function refuseToReplaceRun(options: TrainCommandOptions): void {
+  if (options.resume || options.force) return;
+  const found = existingFiles(options.out, [CHECKPOINT_FILE, MODEL_JSON_FILE, TRAIN_LOG_FILE]);
+  if (found.length === 0) return;
+  throw new Error(
+    `--out "${options.out}" already holds a training run (${found.join(', ')}); continue it with --resume, ` +
+      `start over with --force (which replaces those files), or choose another --out.`,
+  );
 }

@@ -22,6 +22,8 @@ export const DEFAULT_VGG_PATH = '../shared/data/vgg19';
 export const DEFAULT_ARCH: ArchitecturePresetName = 'full';
 /** Training crop side in pixels. */
 export const DEFAULT_SIZE = 256;
+/** The smallest crop side train and eval take: VGG19's deepest style layer is 16x smaller. */
+export const MIN_CROP_SIZE = 32;
 export const DEFAULT_BATCH = 4;
 export const DEFAULT_EPOCHS = 2;
 export const DEFAULT_LEARNING_RATE = 1e-3;
