@@ -70,12 +70,22 @@ describe('WebGPU in Node', () => {
         assert.ok(relative < 1e-3, `step ${step.step} ${key}: wasm ${step[key]}, webgpu ${webgpu.log[i][key]}`);
       }
     }
-    // After three Adam steps the weights (lr 1e-2) still agree: the gradients did.
+    // After three Adam steps the weights agree too. Adam moves every weight by about lr whatever
+    // the gradient's size, and some gradients are zero but for float noise (an offset right before
+    // a residual sum, which the next instance norm removes): their noise differs between backends
+    // and moves them either way. So compare all weights' mean difference with their mean update.
+    const initial = initialTransformerWeights(ARCHITECTURE_PRESETS.slim, 0);
+    let difference = 0;
+    let update = 0;
     for (const [name, values] of wasm.weights) {
       const other = webgpu.weights.get(name)!;
-      const largest = values.reduce((max, value, i) => Math.max(max, Math.abs(value - other[i])), 0);
-      assert.ok(largest < 1e-3, `${name}: largest |webgpu - wasm| after 3 steps ${largest}`);
+      const start = initial.get(name)!;
+      values.forEach((value, i) => {
+        difference += Math.abs(value - other[i]);
+        update += Math.abs(value - start[i]);
+      });
     }
+    assert.ok(difference <= 0.05 * update, `mean |webgpu - wasm| is ${(difference / update).toFixed(3)} of the mean update`);
   });
 
   it('nst stylize --backend webgpu writes what wasm writes', async (t) => {
