@@ -98,13 +98,23 @@ export class StyleModel {
   /** Reads a [h, w, 3] 0..255 tensor back as RGBA pixels and disposes it. */
   async toRgbaPixels(rgb: tf.Tensor3D): Promise<RgbaPixels> {
     const [height, width] = rgb.shape;
-    const rgba = tf.tidy(() => tf.cast(tf.concat([tf.clipByValue(tf.round(rgb), 0, 255), tf.fill([height, width, 1], 255)], 2), 'int32'));
-    rgb.dispose();
+    let values: tf.TypedArray;
     try {
-      return { data: new Uint8ClampedArray(await rgba.data()), width, height };
+      values = (await rgb.data()) as tf.TypedArray;
     } finally {
-      rgba.dispose();
+      rgb.dispose();
     }
+    // One pass here rather than round, clip, concat and cast on the backend (four full-size
+    // tensors a frame): storing into a Uint8ClampedArray rounds half to even, as tf.round does,
+    // and clamps to 0..255. Float RGB is also less to read back from a GPU than int32 RGBA was.
+    const data = new Uint8ClampedArray(width * height * 4);
+    for (let i = 0, j = 0; j < data.length; i += 3, j += 4) {
+      data[j] = values[i];
+      data[j + 1] = values[i + 1];
+      data[j + 2] = values[i + 2];
+      data[j + 3] = 255;
+    }
+    return { data, width, height };
   }
 
   /** Frees the weights. The model cannot be used afterwards. */
