@@ -90,7 +90,8 @@ async function runElementBench(request: ElementBenchRequest): Promise<Record<str
   const stream = source.captureStream(0);
   const track = stream.getVideoTracks()[0] as CanvasCaptureMediaStreamTrack;
   const element = document.createElement('nst-video') as NstVideoElement;
-  Object.assign(element, { backend, wasmPaths: request.wasmPaths, inferenceSize: size ?? Math.min(width, height), smoothing: 0.5, autoplay: true, muted: true, model: request.modelUrl });
+  // targetFps 0: the network stays at the plain loop's size however slow the frames are.
+  Object.assign(element, { backend, wasmPaths: request.wasmPaths, inferenceSize: size ?? Math.min(width, height), targetFps: 0, smoothing: 0.5, autoplay: true, muted: true, model: request.modelUrl });
   element.srcObject = stream;
   document.body.append(element);
   // The first frame also compiles every shader on the renderer's context (minutes on SwiftShader).
