@@ -1,7 +1,8 @@
 /**
- * Inference time per frame in Node: full and slim TransformerNet at 256 and 512 px (square) on
- * each Node backend available (webgpu with a GPU, wasm, cpu). Median of several runs after a
- * warm-up, with peak tensor memory (tf.profile) and the process's peak RSS.
+ * Inference time per frame in Node: full and slim TransformerNet at 256 and 512 px (square;
+ * NST_BENCH_SIZES=256,512,1280x720 chooses others, WxH or a square's side) on each Node backend
+ * available (webgpu with a GPU, wasm, cpu). Median of several runs after a warm-up, with peak
+ * tensor memory (tf.profile) and the process's peak RSS.
  * Slow combinations are skipped with an estimate rather than run for minutes. wasm runs once per
  * thread count (NST_BENCH_THREADS, default 1 and every core), and every row carries the same
  * network's time in PyTorch on this CPU, measured after ours (bench-support.ts).
@@ -12,9 +13,17 @@ import { selectNodeBackend, type NodeBackendName } from '../trainer/src/node-bac
 import { emit, median, timeRuns, transformerMacs } from './bench-support.js';
 import { emitWithTorch, rowsPerThreadCount, runTorchReference } from './node-bench-support.js';
 
-const SIZES = [256, 512];
+const SIZES = (process.env.NST_BENCH_SIZES ?? '256,512').split(',').map(parseSize);
 /** A configuration estimated to take longer than this per frame is skipped. */
 const MAX_FRAME_MS = 30_000;
+
+function parseSize(text: string): { width: number; height: number } {
+  const [width, height = width] = text.split('x').map(Number);
+  if (!(Number.isInteger(width) && Number.isInteger(height) && width > 0 && height > 0)) {
+    throw new Error(`NST_BENCH_SIZES: "${text}" is not a size; write 256 or 1280x720.`);
+  }
+  return { width, height };
+}
 
 async function buildModel(preset: 'full' | 'slim'): Promise<StyleModel> {
   const architecture = ARCHITECTURE_PRESETS[preset];
@@ -37,14 +46,15 @@ async function benchBackend(backend: NodeBackendName, threads: number): Promise<
   for (const preset of ['slim', 'full'] as const) {
     const model = await buildModel(preset);
     const { channels, residualBlocks } = ARCHITECTURE_PRESETS[preset];
-    for (const size of SIZES) {
-      const macs = transformerMacs(channels, residualBlocks, size, size);
+    for (const { width, height } of SIZES) {
+      const size = width === height ? width : undefined;
+      const macs = transformerMacs(channels, residualBlocks, width, height);
       const estimate = msPerMac * macs;
       if (estimate > MAX_FRAME_MS) {
-        emit({ bench: 'inference-node', backend, arch: preset, size, skipped: `estimated ${(estimate / 1000).toFixed(0)} s per frame` });
+        emit({ bench: 'inference-node', backend, arch: preset, size, width, height, skipped: `estimated ${(estimate / 1000).toFixed(0)} s per frame` });
         continue;
       }
-      const input = tf.randomUniform([1, size, size, 3], 0, 255) as tf.Tensor4D;
+      const input = tf.randomUniform([1, height, width, 3], 0, 255) as tf.Tensor4D;
       const run = async () => {
         const out = model.predict(input);
         await out.data();
@@ -56,7 +66,7 @@ async function benchBackend(backend: NodeBackendName, threads: number): Promise<
       const ms = median(times);
       msPerMac = Math.max(msPerMac, ms / macs);
       emit({
-        bench: 'inference-node', backend, threads: choice.threads, arch: preset, size, runs: times.length,
+        bench: 'inference-node', backend, threads: choice.threads, arch: preset, size, width, height, runs: times.length,
         ms_median: ms, ms_min: Math.min(...times), fps: 1000 / ms, gmac: macs / 1e9, gmac_per_s: macs / 1e6 / ms,
         peak_tensor_mb: profile.peakBytes / 2 ** 20, rss_mb: process.memoryUsage().rss / 2 ** 20,
       });
@@ -72,8 +82,8 @@ if (childThreads) {
   for (const backend of backends.filter((b) => b === 'wasm' || process.env.NST_BENCH_FIRST_CHILD)) await benchBackend(backend, Number(childThreads));
 } else {
   const rows = rowsPerThreadCount('bench/inference.bench.ts');
-  const torch = runTorchReference(['--bench', 'infer', '--arch', 'full,slim', '--sizes', SIZES.map((s) => `${s}x${s}`).join(',')]);
+  const torch = runTorchReference(['--bench', 'infer', '--arch', 'full,slim', '--sizes', SIZES.map((s) => `${s.width}x${s.height}`).join(',')]);
   for (const row of rows) {
-    emitWithTorch(row, torch, (t) => t.arch === row.arch && t.width === row.size && t.height === row.size, row.ms_median as number | undefined);
+    emitWithTorch(row, torch, (t) => t.arch === row.arch && t.width === row.width && t.height === row.height, row.ms_median as number | undefined);
   }
 }

@@ -5,7 +5,7 @@
  * Runs the real training loop (VGG19 from ../shared, photos from ../shared) for one untimed
  * warm-up step and NST_BENCH_TRAIN_STEPS (default 2) timed steps, and reports the median step time
  * from the run's own log. Gradients are accumulated over micro-batches as `nst train` does.
- * NST_BENCH_TRAIN_CONFIGS=slim-128-1,full-256-4 limits the configurations. wasm runs once per thread
+ * NST_BENCH_TRAIN_CONFIGS=slim-128-1,full-256-4 chooses the configurations (any size and batch). wasm runs once per thread
  * count (NST_BENCH_THREADS, default 1 and every core), and every row carries PyTorch's time for
  * the same step on this CPU, measured after ours (bench-support.ts).
  */
@@ -23,11 +23,16 @@ const VGG = '../shared/data/vgg19';
 const STYLE = '../shared/data/styles/starry_night.jpg';
 const PHOTOS = '../shared/data/content/photos';
 const TIMED_STEPS = Number(process.env.NST_BENCH_TRAIN_STEPS ?? 2);
-/** NST_BENCH_TRAIN_CONFIGS=slim-128-1,full-256-4 runs only those (arch-size-batch). */
-const ONLY = process.env.NST_BENCH_TRAIN_CONFIGS?.split(',');
-const CONFIGS = (['slim', 'full'] as const)
-  .flatMap((arch) => [128, 256].flatMap((size) => [1, 4].map((batch) => ({ arch, size, batch }))))
-  .filter((c) => !ONLY || ONLY.includes(`${c.arch}-${c.size}-${c.batch}`));
+/** NST_BENCH_TRAIN_CONFIGS=slim-128-1,full-256-4 runs those instead (arch-size-batch). */
+const CONFIGS = process.env.NST_BENCH_TRAIN_CONFIGS
+  ? process.env.NST_BENCH_TRAIN_CONFIGS.split(',').map(parseConfig)
+  : (['slim', 'full'] as const).flatMap((arch) => [128, 256].flatMap((size) => [1, 4].map((batch) => ({ arch, size, batch }))));
+
+function parseConfig(text: string): { arch: 'full' | 'slim'; size: number; batch: number } {
+  const match = /^(full|slim)-(\d+)-(\d+)$/.exec(text);
+  if (!match || Number(match[2]) < 1 || Number(match[3]) < 1) throw new Error(`NST_BENCH_TRAIN_CONFIGS: "${text}" is not arch-size-batch, e.g. slim-128-4.`);
+  return { arch: match[1] as 'full' | 'slim', size: Number(match[2]), batch: Number(match[3]) };
+}
 
 async function availableBackends(): Promise<NodeBackendName[]> {
   const requested = process.env.NST_BENCH_BACKENDS?.split(',') as NodeBackendName[] | undefined;
