@@ -26,12 +26,12 @@ import { writeFileAtomically, writeStyleModel } from '../model-files.js';
 import { registerComposedConvGradients } from '../kernels/conv2d-gradients.js';
 import { GENERATED_BY } from '../version.js';
 import { Adam } from './adam.js';
-import { CHECKPOINT_FILE, readCheckpoint, writeCheckpoint } from './checkpoint.js';
-import { listImages, loadSquareCrop, loadStyleImage, styleImageSize, TrainingData, type Batch } from './dataset.js';
+import { CHECKPOINT_FILE, readCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint.js';
+import { listImages, loadSquareCrop, loadStyleImage, styleImageSize, TrainingData, type Batch, type DataState } from './dataset.js';
 import { WASM_MICRO_BATCH_PIXELS, type VggTap } from './defaults.js';
 import { lossCurveSvg, type LossPoint } from './loss-curve.js';
-import { contentTargets, perceptualLoss, styleTargets, sumOf, type LossConfig } from './losses.js';
-import { formatDuration, formatLoss, ProgressReporter } from './progress.js';
+import { contentTargets, perceptualLoss, styleTargets, sumOf } from './losses.js';
+import { ProgressReporter } from './progress.js';
 import { VggFeatures } from './vgg.js';
 
 export interface TrainOptions {
@@ -107,193 +107,165 @@ export function defaultMicroBatch(backend: string, size: number, batch: number):
   return Math.max(1, Math.min(batch, Math.floor(WASM_MICRO_BATCH_PIXELS / (size * size))));
 }
 
+/**
+ * Trains (or, with `resume`, continues) a style model: set-up in a TrainingSession, then a loop of
+ * step, progress, and the cadence of previews, loss curve and checkpoints, until the last step or
+ * a stop request (`signal`, after the current step, with a checkpoint).
+ */
 export async function train(input: TrainOptions): Promise<TrainResult> {
-  // wasm has no Conv2DBackpropFilter and a slow Conv2DBackpropInput (kernels/conv2d-gradients.ts).
-  if (tf.getBackend() === 'wasm') registerComposedConvGradients('wasm');
-  const progress = input.progress ?? new ProgressReporter();
-  const log = input.log ?? ((message: string) => progress.message(message));
-  const out = resolve(input.out);
-  const checkpointPath = join(out, CHECKPOINT_FILE);
-  const logPath = join(out, TRAIN_LOG_FILE);
-
-  const options = { ...input, microBatch: input.microBatch ?? defaultMicroBatch(input.backend, input.size, input.batch) };
-  if (options.styleLongSide === undefined) options.styleSize ??= options.size;
-  const checkpoint = options.resume ? await readCheckpoint(checkpointPath) : undefined;
-  if (checkpoint) adoptCheckpointConfig(options, checkpoint.header.config, log);
-  validate(options);
-  const config = Object.fromEntries(DEFINING_OPTIONS.map((key) => [key, options[key]]));
-
-  const files = await listImages(options.content);
-  const arch = ARCHITECTURE_PRESETS[options.arch];
-  const lossConfig: LossConfig = options;
-  const stepsPerEpoch = Math.ceil(files.length / options.batch);
-  const totalSteps = options.steps ?? options.epochs * stepsPerEpoch;
-
-  const vgg = await VggFeatures.load(options.vgg);
-  const styleImage = await loadStyleImage(options.style, styleImageSize(options));
-  const styleGrams = styleTargets(vgg, styleImage, options.styleLayers);
-  styleImage.dispose();
-
-  const specs = transformerWeightSpecs(arch);
-  const initial = checkpoint?.weights ?? initialTransformerWeights(arch, options.seed);
-  const variables = new Map(
-    specs.map((spec) => {
-      const values = initial.get(spec.name);
-      if (!values || values.length !== spec.shape.reduce((a, b) => a * b, 1)) {
-        throw new Error(`The checkpoint has no usable weight "${spec.name}" for the ${options.arch} network.`);
-      }
-      return [spec.name, tf.variable(tf.tensor(values, [...spec.shape]), true)] as const;
-    }),
-  );
-  const adam = new Adam(options.lr);
-  if (checkpoint) adam.loadState(checkpoint.adam, variables);
-  const data = new TrainingData(options.content, files, options.size, options.seed ^ 0x5eed, log, checkpoint?.header.data);
-
-  let step = checkpoint?.header.step ?? 0;
-  let trainingSeconds = checkpoint?.header.trainingSeconds ?? 0;
-  const history = await readHistory(logPath, step);
-
-  const previewSize = Math.min(MAX_PREVIEW_SIZE, 2 * options.size);
-  const previews = await loadPreviews(previewSize, options.previewImages ?? options.content, options.previewImages ? await listImages(options.previewImages) : files);
-  // Only now that every input has loaded: a run that fails to start leaves --out as it was.
-  await mkdir(join(out, 'previews'), { recursive: true });
-  await writeFileAtomically(logPath, history.map((p) => JSON.stringify(p) + '\n').join(''));
-  const styleName = basename(options.style, extname(options.style));
-  const curveTitle = `${styleName}, ${options.arch}, ${options.size} px, batch ${options.batch}`;
-  if (!checkpoint) await writePngStrip(join(out, 'previews', 'photos.png'), previews.pixels, previews.count, previewSize);
-
-  log(
-    `Training a ${options.arch} network on ${files.length} photos from ${options.content} at ${options.size} px, batch ${options.batch} ` +
-      `(micro-batch ${options.microBatch}), ${totalSteps} steps (${(totalSteps / stepsPerEpoch).toFixed(2)} epochs), on ${options.backend}` +
-      (checkpoint ? `; resuming at step ${step}.` : '.'),
-  );
-
-  const exportModel = async (complete: boolean) => {
-    const weights = new Map<string, Float32Array>();
-    for (const [name, variable] of variables) weights.set(name, (await variable.data()) as Float32Array);
-    const recent = history.slice(-20);
-    const mean = (key: keyof LossPoint) => (recent.length ? recent.reduce((s, p) => s + p[key], 0) / recent.length : NaN);
-    const encoded = await encodeStyleModel({
-      architecture: arch,
-      weights,
-      storage: options.storage,
-      style: { name: styleName, image: basename(options.style), size: options.styleSize, longSide: options.styleLongSide },
-      training: {
-        kind: 'nst-train',
-        complete,
-        steps: step,
-        totalSteps,
-        epochs: Number(data.epochProgress.toFixed(3)),
-        arch: options.arch,
-        size: options.size,
-        batch: options.batch,
-        microBatch: options.microBatch,
-        learningRate: options.lr,
-        seed: options.seed,
-        weights: { content: options.contentWeight, style: options.styleWeight, tv: options.tvWeight },
-        layers: { content: options.contentLayer, style: options.styleLayers },
-        losses: { lastSteps: recent.length, total: mean('total'), content: mean('content'), style: mean('style'), tv: mean('tv') },
-        dataset: { photos: files.length, unreadable: data.unreadableCount },
-        durationSeconds: Math.round(trainingSeconds),
-        backend: options.backend,
-        lossNetwork: 'VGG19 (Keras, caffe preprocessing)',
-        command: options.command,
-      },
-      generatedBy: GENERATED_BY,
-    });
-    await writeStyleModel(out, encoded);
-  };
-
-  let lastDataState = checkpoint?.header.data ?? data.state;
-  const saveCheckpoint = async () => {
-    const weights = new Map<string, Float32Array>();
-    for (const [name, variable] of variables) weights.set(name, (await variable.data()) as Float32Array);
-    await writeCheckpoint(checkpointPath, {
-      header: { formatVersion: 1, step, trainingSeconds, config, data: lastDataState, adamStep: adam.step, extra: { totalSteps } },
-      weights,
-      adam: await adam.saveState(),
-    });
-    await exportModel(step >= totalSteps);
-    await writeFileAtomically(join(out, 'loss-curve.svg'), lossCurveSvg(history, curveTitle));
-  };
-
-  const writePreview = async () => {
-    const outputs: Float32Array[] = [];
-    for (let i = 0; i < previews.count; i++) {
-      const one = previewSize * previewSize * 3;
-      const result = tf.tidy(() =>
-        transformerForward(variables, arch, tf.tensor4d(previews.pixels.subarray(i * one, (i + 1) * one), [1, previewSize, previewSize, 3])),
-      );
-      outputs.push((await result.data()) as Float32Array);
-      result.dispose();
-    }
-    const all = new Float32Array(outputs.reduce((n, o) => n + o.length, 0));
-    outputs.reduce((offset, o) => (all.set(o, offset), offset + o.length), 0);
-    await writePngStrip(join(out, 'previews', `step-${String(step).padStart(6, '0')}.png`), all, previews.count, previewSize);
-  };
-
-  let lastCheckpointTime = Date.now();
-  let lastCheckpointStep = step;
-  let next: Promise<Batch> | undefined = step < totalSteps ? data.nextBatch(options.batch) : undefined;
-  const rate = { steps: 0, seconds: 0 };
+  const session = await TrainingSession.open(input);
+  const { options } = session;
+  const rate = new StepRate();
+  let next = session.finished ? undefined : session.data.nextBatch(options.batch);
   try {
-    while (step < totalSteps) {
+    while (!session.finished) {
       const batch = await next!;
-      next = step + 1 < totalSteps ? data.nextBatch(options.batch) : undefined;
-      const started = performance.now();
-      const point = await trainStep(batch, options.microBatch, options.size);
-      const seconds = (performance.now() - started) / 1000;
-      trainingSeconds += seconds;
-      step++;
-      lastDataState = batch.stateAfter;
-      history.push(point);
-      await appendFile(logPath, JSON.stringify({ ...point, epoch: Number(data.epochProgress.toFixed(4)), seconds: Number(seconds.toFixed(3)), trainingSeconds: Number(trainingSeconds.toFixed(1)) }) + '\n');
-      // Rate over the recent steps (the first step is slow: kernels warm up).
-      rate.steps = rate.steps * 0.9 + 1;
-      rate.seconds = rate.seconds * 0.9 + seconds;
-      const stepsPerSecond = rate.steps / rate.seconds;
-      progress.update({ step, totalSteps, epoch: data.epochProgress, loss: point.total, content: point.content, style: point.style, tv: point.tv, stepsPerSecond, imagesPerSecond: stepsPerSecond * options.batch });
-      if (options.previewEvery > 0 && step % options.previewEvery === 0) await writePreview();
-      if (step % CURVE_EVERY_STEPS === 0) await writeFileAtomically(join(out, 'loss-curve.svg'), lossCurveSvg(history, curveTitle));
-      const every = options.checkpointEvery;
-      const due =
-        (every.steps !== undefined && step - lastCheckpointStep >= every.steps) ||
-        (every.seconds !== undefined && Date.now() - lastCheckpointTime >= every.seconds * 1000);
-      if (due || options.signal?.aborted || step === totalSteps) {
-        await saveCheckpoint();
-        lastCheckpointTime = Date.now();
-        lastCheckpointStep = step;
-      }
-      if (options.signal?.aborted && step < totalSteps) {
-        log(`Stopped at step ${step} with a checkpoint; continue with the same command plus --resume.`);
+      next = session.step + 1 < session.totalSteps ? session.data.nextBatch(options.batch) : undefined;
+      const point = await session.trainStep(batch);
+      session.progress.update({ ...point, loss: point.total, step: session.step, totalSteps: session.totalSteps, epoch: session.data.epochProgress, ...rate.add(point.seconds, options.batch) });
+      if (options.previewEvery > 0 && session.step % options.previewEvery === 0) await session.writePreview();
+      if (session.step % CURVE_EVERY_STEPS === 0) await session.writeLossCurve();
+      const stopping = Boolean(options.signal?.aborted) && !session.finished;
+      if (session.finished || stopping || session.checkpointDue()) await session.saveCheckpoint();
+      if (stopping) {
+        session.log(`Stopped at step ${session.step} with a checkpoint; continue with the same command plus --resume.`);
         break;
       }
     }
-    if (step >= totalSteps && options.previewEvery > 0 && step % options.previewEvery !== 0) await writePreview();
-    // Also when a resume finds the steps already done (e.g. --steps lowered to the current step).
-    if (step >= totalSteps && history.length > 0 && (lastCheckpointStep !== step || checkpoint?.header.step === step)) await saveCheckpoint();
+    if (session.finished) await session.finish();
   } finally {
     await next?.catch(() => undefined);
-    for (const variable of variables.values()) variable.dispose();
-    adam.dispose();
-    styleGrams.forEach((g) => g.dispose());
-    vgg.dispose();
+    session.dispose();
   }
-  const recent = history.slice(-20);
-  const mean = (key: keyof LossPoint) => recent.reduce((s, p) => s + p[key], 0) / Math.max(1, recent.length);
-  return {
-    steps: step,
-    totalSteps,
-    completed: step >= totalSteps,
-    trainingSeconds,
-    finalLosses: { total: mean('total'), content: mean('content'), style: mean('style'), tv: mean('tv') },
-    modelDirectory: out,
-  };
+  return session.result();
+}
 
-  /** One optimizer step on `batch`, gradients summed over micro-batches. Returns the losses. */
-  async function trainStep(batch: Batch, microBatch: number, size: number): Promise<LossPoint> {
-    const names = [...variables.keys()];
-    const varList = [...variables.values()];
+/** Steps per second over the recent steps (the first step is slow: kernels warm up). */
+class StepRate {
+  private _steps = 0;
+  private _seconds = 0;
+
+  add(seconds: number, batch: number): { stepsPerSecond: number; imagesPerSecond: number } {
+    this._steps = this._steps * 0.9 + 1;
+    this._seconds = this._seconds * 0.9 + seconds;
+    const stepsPerSecond = this._steps / this._seconds;
+    return { stepsPerSecond, imagesPerSecond: stepsPerSecond * batch };
+  }
+}
+
+/** A step's losses and how long it took. */
+type StepPoint = LossPoint & { seconds: number };
+
+/**
+ * Everything a run holds: its settings (after a resume, the checkpoint's), the loss network and
+ * the style's Gram matrices, the transformer's variables and Adam, the data order, the loss
+ * history and the previews; and what it writes into the output folder.
+ */
+class TrainingSession {
+  step: number;
+  trainingSeconds: number;
+  private _lastCheckpoint: { step: number; time: number };
+  private _dataState: DataState;
+
+  private constructor(
+    readonly options: ResolvedTrainOptions,
+    readonly progress: ProgressReporter,
+    readonly log: (message: string) => void,
+    readonly totalSteps: number,
+    readonly data: TrainingData,
+    private readonly _checkpoint: Checkpoint | undefined,
+    private readonly _files: readonly string[],
+    private readonly _vgg: VggFeatures,
+    private readonly _styleGrams: tf.Tensor3D[],
+    private readonly _variables: Map<string, tf.Variable>,
+    private readonly _adam: Adam,
+    private readonly _history: LossPoint[],
+    private readonly _previews: { pixels: Float32Array; count: number; size: number },
+  ) {
+    this.step = _checkpoint?.header.step ?? 0;
+    this.trainingSeconds = _checkpoint?.header.trainingSeconds ?? 0;
+    this._lastCheckpoint = { step: this.step, time: Date.now() };
+    this._dataState = _checkpoint?.header.data ?? data.state;
+  }
+
+  static async open(input: TrainOptions): Promise<TrainingSession> {
+    // wasm has no Conv2DBackpropFilter and a slow Conv2DBackpropInput (kernels/conv2d-gradients.ts).
+    if (tf.getBackend() === 'wasm') registerComposedConvGradients('wasm');
+    const progress = input.progress ?? new ProgressReporter();
+    const log = input.log ?? ((message: string) => progress.message(message));
+    const out = resolve(input.out);
+    const options: ResolvedTrainOptions = { ...input, out, microBatch: input.microBatch ?? defaultMicroBatch(input.backend, input.size, input.batch) };
+    if (options.styleLongSide === undefined) options.styleSize ??= options.size;
+    const checkpoint = options.resume ? await readCheckpoint(join(out, CHECKPOINT_FILE)) : undefined;
+    if (checkpoint) adoptCheckpointConfig(options, checkpoint.header.config, log);
+    validate(options);
+
+    const files = await listImages(options.content);
+    const stepsPerEpoch = Math.ceil(files.length / options.batch);
+    const totalSteps = options.steps ?? options.epochs * stepsPerEpoch;
+    const vgg = await VggFeatures.load(options.vgg);
+    const styleImage = await loadStyleImage(options.style, styleImageSize(options));
+    const styleGrams = styleTargets(vgg, styleImage, options.styleLayers);
+    styleImage.dispose();
+    const variables = transformerVariables(options.arch, checkpoint?.weights ?? initialTransformerWeights(ARCHITECTURE_PRESETS[options.arch], options.seed));
+    const adam = new Adam(options.lr);
+    if (checkpoint) adam.loadState(checkpoint.adam, variables);
+    const data = new TrainingData(options.content, files, options.size, options.seed ^ 0x5eed, log, checkpoint?.header.data);
+    const history = await readHistory(join(out, TRAIN_LOG_FILE), checkpoint?.header.step ?? 0);
+    const previewSize = Math.min(MAX_PREVIEW_SIZE, 2 * options.size);
+    const previews = { ...(await loadPreviews(previewSize, options.previewImages ?? options.content, options.previewImages ? await listImages(options.previewImages) : files)), size: previewSize };
+
+    // Only now that every input has loaded: a run that fails to start leaves --out as it was.
+    await mkdir(join(out, 'previews'), { recursive: true });
+    await writeFileAtomically(join(out, TRAIN_LOG_FILE), history.map((p) => JSON.stringify(p) + '\n').join(''));
+    if (!checkpoint) await writePngStrip(join(out, 'previews', 'photos.png'), previews.pixels, previews.count, previewSize);
+    log(
+      `Training a ${options.arch} network on ${files.length} photos from ${options.content} at ${options.size} px, batch ${options.batch} ` +
+        `(micro-batch ${options.microBatch}), ${totalSteps} steps (${(totalSteps / stepsPerEpoch).toFixed(2)} epochs), on ${options.backend}` +
+        (checkpoint ? `; resuming at step ${checkpoint.header.step}.` : '.'),
+    );
+    return new TrainingSession(options, progress, log, totalSteps, data, checkpoint, files, vgg, styleGrams, variables, adam, history, previews);
+  }
+
+  get finished(): boolean {
+    return this.step >= this.totalSteps;
+  }
+
+  /** One optimizer step on `batch`, gradients summed over micro-batches; logs and returns its losses. */
+  async trainStep(batch: Batch): Promise<StepPoint> {
+    const started = performance.now();
+    const { total, content, style, tv, gradients } = await this._gradients(batch);
+    const squaredNorm = tf.tidy(() => sumOf([...gradients.values()].map((g) => tf.sum(tf.square(g)) as tf.Scalar)));
+    const gradSquares = (await squaredNorm.data())[0];
+    squaredNorm.dispose();
+    if (![total, content, style, tv, gradSquares].every(Number.isFinite)) {
+      tf.dispose([...gradients.values()]);
+      throw new NonFiniteLossError(
+        `Step ${this.step + 1}: the loss or its gradient is not finite (total ${total}, content ${content}, style ${style}, tv ${tv}, ` +
+          `squared gradient norm ${gradSquares}). The weights were not updated; the last good checkpoint ` +
+          `(step ${this._lastCheckpoint.step}) is kept in ${join(this.options.out, CHECKPOINT_FILE)}. Lower --lr or the loss weights and run with --resume.`,
+      );
+    }
+    this._adam.apply(this._variables, gradients);
+    tf.dispose([...gradients.values()]);
+    const seconds = (performance.now() - started) / 1000;
+    this.step++;
+    this.trainingSeconds += seconds;
+    this._dataState = batch.stateAfter;
+    const point = { step: this.step, total, content, style, tv };
+    this._history.push(point);
+    await appendFile(
+      join(this.options.out, TRAIN_LOG_FILE),
+      JSON.stringify({ ...point, epoch: Number(this.data.epochProgress.toFixed(4)), seconds: Number(seconds.toFixed(3)), trainingSeconds: Number(this.trainingSeconds.toFixed(1)) }) + '\n',
+    );
+    return { ...point, seconds };
+  }
+
+  /** The batch's mean loss terms and the gradient of the total, accumulated micro-batch by micro-batch. */
+  private async _gradients(batch: Batch): Promise<Omit<LossPoint, 'step'> & { gradients: Map<string, tf.Tensor> }> {
+    const { size, microBatch } = this.options;
+    const arch = ARCHITECTURE_PRESETS[this.options.arch];
+    const varList = [...this._variables.values()];
     let sums: tf.Tensor[] | undefined;
     let terms: tf.Tensor[] = [];
     const pixelsPerImage = size * size * 3;
@@ -301,11 +273,11 @@ export async function train(input: TrainOptions): Promise<TrainResult> {
       const count = Math.min(microBatch, batch.count - start);
       const fraction = count / batch.count;
       const contents = tf.tensor4d(batch.pixels.subarray(start * pixelsPerImage, (start + count) * pixelsPerImage), [count, size, size, 3]);
-      const target = contentTargets(vgg, lossConfig, contents);
+      const target = contentTargets(this._vgg, this.options, contents);
       let kept: tf.Scalar[] = [];
       const { value, grads } = tf.variableGrads(() => {
-        const outputs = transformerForward(variables, arch, contents);
-        const loss = perceptualLoss(vgg, lossConfig, styleGrams, target, outputs);
+        const outputs = transformerForward(this._variables, arch, contents);
+        const loss = perceptualLoss(this._vgg, this.options, this._styleGrams, target, outputs);
         kept = [loss.content, loss.style, loss.tv].map((t) => tf.keep(tf.mul(t, fraction) as tf.Scalar));
         return tf.mul(loss.total, fraction) as tf.Scalar;
       }, varList);
@@ -318,28 +290,141 @@ export async function train(input: TrainOptions): Promise<TrainResult> {
         terms = parts;
       } else {
         const previous = [...sums, ...terms];
-        sums = sums.map((s, i) => tf.add(s, micro[i]));
-        terms = terms.map((t, i) => tf.add(t, parts[i]));
+        sums = sums.map((sum, i) => tf.add(sum, micro[i]));
+        terms = terms.map((term, i) => tf.add(term, parts[i]));
         tf.dispose([...previous, ...micro, ...parts]);
       }
     }
-    const gradients = new Map(names.map((name, i) => [name, sums![i]]));
-    const summary = tf.tidy(() => tf.stack([...terms, sumOf(sums!.map((g) => tf.sum(tf.square(g)) as tf.Scalar))]));
-    const [total, content, style, tv, gradSquares] = Array.from(await summary.data());
-    summary.dispose();
-    tf.dispose(terms);
-    if (![total, content, style, tv, gradSquares].every(Number.isFinite)) {
-      tf.dispose(sums!);
-      throw new NonFiniteLossError(
-        `Step ${step + 1}: the loss or its gradient is not finite (total ${total}, content ${content}, style ${style}, tv ${tv}, ` +
-          `squared gradient norm ${gradSquares}). The weights were not updated; the last good checkpoint ` +
-          `(step ${lastCheckpointStep}) is kept in ${checkpointPath}. Lower --lr or the loss weights and run with --resume.`,
-      );
-    }
-    adam.apply(variables, gradients);
-    tf.dispose(sums!);
-    return { step: step + 1, total, content, style, tv };
+    const stacked = tf.stack(terms);
+    const [total, content, style, tv] = Array.from(await stacked.data());
+    tf.dispose([stacked, ...terms]);
+    return { total, content, style, tv, gradients: new Map([...this._variables.keys()].map((name, i) => [name, sums![i]])) };
   }
+
+  checkpointDue(): boolean {
+    const every = this.options.checkpointEvery;
+    return (
+      (every.steps !== undefined && this.step - this._lastCheckpoint.step >= every.steps) ||
+      (every.seconds !== undefined && Date.now() - this._lastCheckpoint.time >= every.seconds * 1000)
+    );
+  }
+
+  /** The checkpoint, the exported model and the loss curve, from one read of the weights. */
+  async saveCheckpoint(): Promise<void> {
+    const weights = new Map<string, Float32Array>();
+    for (const [name, variable] of this._variables) weights.set(name, (await variable.data()) as Float32Array);
+    const config = Object.fromEntries(DEFINING_OPTIONS.map((key) => [key, this.options[key]]));
+    await writeCheckpoint(join(this.options.out, CHECKPOINT_FILE), {
+      header: { formatVersion: 1, step: this.step, trainingSeconds: this.trainingSeconds, config, data: this._dataState, adamStep: this._adam.step, extra: { totalSteps: this.totalSteps } },
+      weights,
+      adam: await this._adam.saveState(),
+    });
+    await writeStyleModel(this.options.out, await this._encodeModel(weights));
+    await this.writeLossCurve();
+    this._lastCheckpoint = { step: this.step, time: Date.now() };
+  }
+
+  /** After the last step: its preview when off the preview cadence, and a checkpoint when a resume found the steps already done (e.g. --steps lowered to the current step). */
+  async finish(): Promise<void> {
+    if (this.options.previewEvery > 0 && this.step % this.options.previewEvery !== 0) await this.writePreview();
+    if (this._history.length > 0 && this._checkpoint?.header.step === this.step) await this.saveCheckpoint();
+  }
+
+  async writeLossCurve(): Promise<void> {
+    const { arch, size, batch, style } = this.options;
+    const title = `${basename(style, extname(style))}, ${arch}, ${size} px, batch ${batch}`;
+    await writeFileAtomically(join(this.options.out, 'loss-curve.svg'), lossCurveSvg(this._history, title));
+  }
+
+  async writePreview(): Promise<void> {
+    const { pixels, count, size } = this._previews;
+    const one = size * size * 3;
+    const all = new Float32Array(count * one);
+    for (let i = 0; i < count; i++) {
+      const result = tf.tidy(() =>
+        transformerForward(this._variables, ARCHITECTURE_PRESETS[this.options.arch], tf.tensor4d(pixels.subarray(i * one, (i + 1) * one), [1, size, size, 3])),
+      );
+      all.set((await result.data()) as Float32Array, i * one);
+      result.dispose();
+    }
+    await writePngStrip(join(this.options.out, 'previews', `step-${String(this.step).padStart(6, '0')}.png`), all, count, size);
+  }
+
+  result(): TrainResult {
+    return {
+      steps: this.step,
+      totalSteps: this.totalSteps,
+      completed: this.finished,
+      trainingSeconds: this.trainingSeconds,
+      finalLosses: recentMeanLosses(this._history),
+      modelDirectory: this.options.out,
+    };
+  }
+
+  dispose(): void {
+    for (const variable of this._variables.values()) variable.dispose();
+    this._adam.dispose();
+    this._styleGrams.forEach((g) => g.dispose());
+    this._vgg.dispose();
+  }
+
+  private _encodeModel(weights: Map<string, Float32Array>) {
+    const o = this.options;
+    return encodeStyleModel({
+      architecture: ARCHITECTURE_PRESETS[o.arch],
+      weights,
+      storage: o.storage,
+      style: { name: basename(o.style, extname(o.style)), image: basename(o.style), size: o.styleSize, longSide: o.styleLongSide },
+      training: {
+        kind: 'nst-train',
+        complete: this.finished,
+        steps: this.step,
+        totalSteps: this.totalSteps,
+        epochs: Number(this.data.epochProgress.toFixed(3)),
+        arch: o.arch,
+        size: o.size,
+        batch: o.batch,
+        microBatch: o.microBatch,
+        learningRate: o.lr,
+        seed: o.seed,
+        weights: { content: o.contentWeight, style: o.styleWeight, tv: o.tvWeight },
+        layers: { content: o.contentLayer, style: o.styleLayers },
+        losses: { lastSteps: Math.min(RECENT_STEPS, this._history.length), ...recentMeanLosses(this._history) },
+        dataset: { photos: this._files.length, unreadable: this.data.unreadableCount },
+        durationSeconds: Math.round(this.trainingSeconds),
+        backend: o.backend,
+        lossNetwork: 'VGG19 (Keras, caffe preprocessing)',
+        command: o.command,
+      },
+      generatedBy: GENERATED_BY,
+    });
+  }
+}
+
+/** TrainOptions with the output folder resolved and the micro-batch decided. */
+type ResolvedTrainOptions = TrainOptions & { out: string; microBatch: number };
+
+/** How many of the last steps the reported losses average. */
+const RECENT_STEPS = 20;
+
+/** Mean of each loss term over the last RECENT_STEPS steps (NaN before the first step). */
+export function recentMeanLosses(history: readonly LossPoint[]): Omit<LossPoint, 'step'> {
+  const recent = history.slice(-RECENT_STEPS);
+  const mean = (key: keyof LossPoint) => recent.reduce((sum, p) => sum + p[key], 0) / recent.length;
+  return { total: mean('total'), content: mean('content'), style: mean('style'), tv: mean('tv') };
+}
+
+/** The transformer's weights as trainable variables, checking each against the architecture. */
+function transformerVariables(preset: ArchitecturePresetName, weights: ReadonlyMap<string, Float32Array>): Map<string, tf.Variable> {
+  return new Map(
+    transformerWeightSpecs(ARCHITECTURE_PRESETS[preset]).map((spec) => {
+      const values = weights.get(spec.name);
+      if (!values || values.length !== spec.shape.reduce((a, b) => a * b, 1)) {
+        throw new Error(`The checkpoint has no usable weight "${spec.name}" for the ${preset} network.`);
+      }
+      return [spec.name, tf.variable(tf.tensor(values, [...spec.shape]), true)] as const;
+    }),
+  );
 }
 
 /** On --resume the checkpoint's settings win; a typed option that contradicts them is an error. */
@@ -430,5 +515,3 @@ async function readHistory(logPath: string, upToStep: number): Promise<LossPoint
     .map((line) => JSON.parse(line) as LossPoint & Record<string, unknown>)
     .filter((p) => p.step <= upToStep);
 }
-
-export { formatDuration, formatLoss };
