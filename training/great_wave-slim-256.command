@@ -1,1 +1,1 @@
-npx nst train --style ../shared/data/styles/great_wave.jpg --content ../shared/data/content/imagenet --out training/great_wave-slim-256 --arch slim --size 256 --batch 2 --lr 1e-3 --content-weight 100 --style-size 284 --steps 20000 --preview-every 100 --checkpoint-every 2m
+npx nst train --vgg ../shared/data/vgg19 --style ../shared/data/styles/great_wave.jpg --content ../shared/data/content/imagenet --out training/great_wave-slim-256 --arch slim --size 256 --batch 2 --lr 1e-3 --content-weight 100 --style-size 284 --steps 20000 --preview-every 100 --checkpoint-every 2m

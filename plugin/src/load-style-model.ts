@@ -55,7 +55,7 @@ export async function loadStyleModel(source: StyleModelSource, options: LoadStyl
 async function readPixels(image: ImageInput): Promise<tf.Tensor3D> {
   // tfjs reads neither VideoFrame nor OffscreenCanvas; it reads an <img> at its layout size
   // (img.width), not its natural size; and WebGPU under SwiftShader cannot import <video> frames
-  // (PLATFORM.md). An ImageBitmap avoids all three.
+  // either. An ImageBitmap avoids all three.
   const needsBitmap =
     image instanceof HTMLImageElement ||
     (typeof VideoFrame !== 'undefined' && image instanceof VideoFrame) ||

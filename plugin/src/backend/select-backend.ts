@@ -1,15 +1,15 @@
 /**
  * Chooses the tfjs backend in the browser: WebGPU, then WebGL, then wasm, then cpu.
  *
- * `auto` picks what is actually fastest. A software GPU (SwiftShader, lavapipe, llvmpipe: what a
- * browser falls back to without a usable GPU) runs the network 10-60x slower than wasm's SIMD
- * code (PLATFORM.md), so auto skips software adapters. Naming a backend always uses it.
+ * `auto` picks what is actually fastest: it skips software adapters (gpu-probe.ts says why).
+ * Naming a backend always uses it.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
 import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { probeWebGl, probeWebGpu, type GpuProbe } from './gpu-probe.js';
 
 export const BROWSER_BACKENDS = ['webgpu', 'webgl', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BROWSER_BACKENDS)[number];
@@ -37,14 +37,6 @@ export interface BackendChoice {
   readonly threads?: number;
 }
 
-interface GpuProbe {
-  available: boolean;
-  software: boolean;
-  description: string;
-}
-
-const SOFTWARE_GPU = /swiftshader|llvmpipe|lavapipe|software|basic render/i;
-
 let webGpuProbe: Promise<GpuProbe> | undefined;
 let webGlProbe: GpuProbe | undefined;
 let configuredWasmPaths: string | undefined;
@@ -60,13 +52,13 @@ export async function selectBackend(options: BackendOptions = {}): Promise<Backe
     configuredWasmPaths = options.wasmPaths;
   }
   if (preference !== 'auto') {
-    const probe = preference === 'webgpu' ? await probeWebGpu() : preference === 'webgl' ? probeWebGl() : undefined;
+    const probe = preference === 'webgpu' ? await cachedWebGpuProbe() : preference === 'webgl' ? cachedWebGlProbe() : undefined;
     if (probe && !probe.available) throw new Error(`The ${preference} backend is not available: ${probe.description}. Try backend="auto".`);
     await activate(preference, probe);
     return { backend: preference, reason: 'requested', gpu: probe?.description, software: probe?.software ?? false, ...wasmThreads(preference) };
   }
   const skipped: string[] = [];
-  for (const [name, probe] of [['webgpu', await probeWebGpu()], ['webgl', probeWebGl()]] as const) {
+  for (const [name, probe] of [['webgpu', await cachedWebGpuProbe()], ['webgl', cachedWebGlProbe()]] as const) {
     if (probe.available && !probe.software) {
       try {
         await activate(name, probe);
@@ -90,7 +82,7 @@ export async function selectBackend(options: BackendOptions = {}): Promise<Backe
 
 async function activate(name: BackendName, probe?: GpuProbe): Promise<void> {
   if (name === 'webgpu' && probe?.software) {
-    // SwiftShader cannot import <video> frames as external textures (PLATFORM.md).
+    // SwiftShader cannot import <video> frames as external textures.
     tf.env().set('WEBGPU_IMPORT_EXTERNAL_TEXTURE', false);
   }
   let ok: boolean;
@@ -126,31 +118,13 @@ async function withWasmOnEveryCore<T>(start: () => Promise<T>): Promise<T> {
   }
 }
 
-function probeWebGpu(): Promise<GpuProbe> {
-  webGpuProbe ??= (async (): Promise<GpuProbe> => {
-    const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
-    if (!gpu) return { available: false, software: false, description: 'navigator.gpu is missing (WebGPU is off or unsupported in this browser)' };
-    const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' }).catch(() => null);
-    if (!adapter) return { available: false, software: false, description: 'the browser offers no WebGPU adapter' };
-    const info = adapter.info ?? ({} as GPUAdapterInfo);
-    const description = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'unnamed adapter';
-    const fallback = Boolean((info as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter);
-    return { available: true, software: fallback || SOFTWARE_GPU.test(description), description };
-  })();
+/** The probes, once per page: each asks the browser for an adapter or a context. */
+function cachedWebGpuProbe(): Promise<GpuProbe> {
+  webGpuProbe ??= probeWebGpu((globalThis.navigator as Navigator | undefined)?.gpu);
   return webGpuProbe;
 }
 
-function probeWebGl(): GpuProbe {
-  if (webGlProbe) return webGlProbe;
-  const canvas = typeof OffscreenCanvas !== 'undefined' ? new OffscreenCanvas(1, 1) : document.createElement('canvas');
-  const gl = canvas.getContext('webgl2') as WebGL2RenderingContext | null;
-  if (!gl) {
-    webGlProbe = { available: false, software: false, description: 'no WebGL2 context' };
-    return webGlProbe;
-  }
-  const debugInfo = gl.getExtension('WEBGL_debug_renderer_info');
-  const renderer = String(gl.getParameter(debugInfo ? debugInfo.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
-  gl.getExtension('WEBGL_lose_context')?.loseContext();
-  webGlProbe = { available: true, software: SOFTWARE_GPU.test(renderer), description: renderer };
+function cachedWebGlProbe(): GpuProbe {
+  webGlProbe ??= probeWebGl();
   return webGlProbe;
 }

@@ -5,11 +5,12 @@
  *
  * WebGPU presents on a real GPU. A software or fallback WebGPU adapter (SwiftShader in headless
  * Chromium) crashes the GPU process when it presents to a canvas, taking every WebGL context on
- * the page with it (PLATFORM.md), so there the same renderer runs on its WebGL2 backend.
+ * the page with it, so there the same renderer runs on its WebGL2 backend.
  */
 import { DataTexture, ExternalTexture, FloatType, LinearFilter, LinearSRGBColorSpace, NoColorSpace, RGBAFormat, Texture, UnsignedByteType, WebGPURenderer } from 'three/webgpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { NstStylizeChain, type ColorMatchMode } from 'nst-video-shaders';
+import { probeWebGpu } from '../backend/gpu-probe.js';
 import { SharedWebGlBackend } from './shared-webgl-backend.js';
 import { SharedWebGpuDevice, tfjsWebGpuDevice } from './shared-webgpu-device.js';
 
@@ -57,23 +58,15 @@ export class NstDeviceLostError extends Error {
   override name = 'NstDeviceLostError';
 }
 
-const SOFTWARE_ADAPTER = /swiftshader|llvmpipe|lavapipe|software|basic render/i;
-
 /**
  * Decides how to present. `webgpu` only with a hardware adapter; everything else (no WebGPU, a
  * fallback adapter, a software rasteriser) presents through WebGL2.
  */
 export async function choosePresentation(gpu: GPU | undefined = globalThis.navigator?.gpu): Promise<PresenterChoice> {
-  if (!gpu) return { api: 'webgl2', reason: 'no WebGPU in this browser' };
-  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' }).catch(() => null);
-  if (!adapter) return { api: 'webgl2', reason: 'the browser offers no WebGPU adapter' };
-  const info = adapter.info ?? ({} as GPUAdapterInfo);
-  const name = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'unnamed adapter';
-  const fallback = Boolean((info as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter);
-  if (fallback || SOFTWARE_ADAPTER.test(name)) {
-    return { api: 'webgl2', reason: `the WebGPU adapter (${name}) is a software fallback, which cannot present to a canvas` };
-  }
-  return { api: 'webgpu', reason: `WebGPU adapter: ${name}` };
+  const probe = await probeWebGpu(gpu);
+  if (!probe.available) return { api: 'webgl2', reason: probe.description };
+  if (probe.software) return { api: 'webgl2', reason: `the WebGPU adapter (${probe.description}) is a software fallback, which cannot present to a canvas` };
+  return { api: 'webgpu', reason: `WebGPU adapter: ${probe.description}` };
 }
 
 export class NstGpuPresenter {

@@ -1,6 +1,6 @@
 /**
  * Zero-copy from tfjs to three.js on WebGL2: a tfjs WebGL backend that runs on three's own GL
- * context (PLATFORM.md), so the network's output texture is sampled by the shaders directly,
+ * context, so the network's output texture is sampled by the shaders directly,
  * with no readback to the CPU. Registered under its own name with the stock webgl kernels.
  */
 import * as tf from '@tensorflow/tfjs-core';

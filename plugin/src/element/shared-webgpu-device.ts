@@ -1,6 +1,6 @@
 /**
  * Zero-copy from tfjs to three.js on WebGPU: three's renderer is made on tfjs's GPUDevice
- * (PLATFORM.md), and each network output goes GPU buffer -> rgba32float texture with one
+ * and each network output goes GPU buffer -> rgba32float texture with one
  * `copyBufferToTexture`, never through the CPU.
  */
 import * as tf from '@tensorflow/tfjs-core';

@@ -102,7 +102,7 @@ export function spatialMean(x: tf.Tensor4D): tf.Tensor4D {
 /**
  * Nearest-neighbour 2x upsampling built from reshape and concat. Unlike
  * `tf.image.resizeNearestNeighbor` its gradient is right on every backend: the cpu backend's
- * ResizeNearestNeighborGrad is wrong for batch > 1 and wasm has none (PLATFORM.md).
+ * ResizeNearestNeighborGrad is wrong for batch > 1 and wasm has none.
  */
 export function upsampleNearest2x(x: tf.Tensor4D): tf.Tensor4D {
   const [batch, height, width, channels] = x.shape;

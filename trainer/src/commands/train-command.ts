@@ -22,7 +22,7 @@ export type TrainCommandOptions = Omit<TrainOptions, 'vgg' | 'backend' | 'comman
   force: boolean;
 };
 
-/** --vgg's default: ../shared/data/vgg19 when it exists. */
+/** --vgg's default: the project's .cache/vgg19 (npm run setup:vgg) when it exists. */
 export function resolveVggPath(vgg: string | undefined): string {
   if (vgg) return vgg;
   if (existsSync(join(DEFAULT_VGG_PATH, 'model.json'))) return DEFAULT_VGG_PATH;

@@ -6,6 +6,7 @@
  * layers of the mean squared Gram difference and total variation the mean squared difference of
  * neighbouring output pixels (0..255). See defaults' justification in DEFAULT_STYLE_WEIGHT.
  */
+import { fileURLToPath } from 'node:url';
 import type { ArchitecturePresetName, WeightStorage } from 'nst-video/model';
 
 export const VGG_LAYER_TAPS = [
@@ -17,8 +18,8 @@ export const VGG_LAYER_TAPS = [
 ] as const;
 export type VggTap = (typeof VGG_LAYER_TAPS)[number];
 
-/** Where ../shared keeps the converted network, relative to the project root. */
-export const DEFAULT_VGG_PATH = '../shared/data/vgg19';
+/** Where `npm run setup:vgg` puts the loss network: .cache/vgg19 in the project, wherever nst runs from. */
+export const DEFAULT_VGG_PATH = fileURLToPath(new URL('../../../.cache/vgg19', import.meta.url));
 export const DEFAULT_ARCH: ArchitecturePresetName = 'full';
 /** Training crop side in pixels. */
 export const DEFAULT_SIZE = 256;

@@ -1,7 +1,7 @@
 /**
  * Converts the official Keras VGG19 weights (`vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5`,
  * float32, HDF5) into a TensorFlow.js layers model (`model.json` + float32 shards) that
- * `VggFeatures.load` reads: the same layout as ../shared/data/vgg19, without quantisation.
+ * `VggFeatures.load` reads (float32, no quantisation).
  *
  * HDF5 is read with h5wasm (libhdf5 compiled to WebAssembly, shipped inside the npm package).
  * Keras files name weights differently across versions (`block1_conv1/kernel:0`,
@@ -99,7 +99,7 @@ export async function readKerasVgg19(path: string): Promise<Map<string, LayerWei
   }
 }
 
-/** A Keras functional-model topology of the conv stack, cut at block5_pool (as in ../shared). */
+/** A Keras functional-model topology of the conv stack, cut at block5_pool. */
 function vggTopology(layers: Map<string, LayerWeights>): object {
   const keras = [
     { class_name: 'InputLayer', name: 'input_1', inbound_nodes: [], config: { batch_input_shape: [null, null, null, 3], dtype: 'float32', sparse: false, name: 'input_1' } },

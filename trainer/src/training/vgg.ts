@@ -1,7 +1,7 @@
 /**
  * The loss network: VGG19's 16 conv layers (Simonyan & Zisserman 2014) run with tfjs-core ops,
  * returning named ReLU taps (relu1_1 ... relu5_4). Weights come from a TensorFlow.js layers model
- * (`model.json` + shards, as in ../shared/data/vgg19 or as written by `nst import-vgg`) whose
+ * (`model.json` + shards, as written by `nst import-vgg`, or uint8-quantised) whose
  * weights are named `blockB_convN/kernel` (HWIO) and `blockB_convN/bias`; float32, float16 and
  * uint8 (affine, per tensor) storage are decoded here, so tfjs-layers is not needed.
  *
@@ -44,8 +44,9 @@ interface ManifestEntry {
 }
 
 export const VGG_HOW_TO_GET =
-  'Get VGG19 with: download vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5 (Keras applications release) ' +
-  'and run "npx nst import-vgg <that .h5> --out <dir>", then pass --vgg <dir>.';
+  'Get VGG19 with "npm run setup:vgg" (downloads the Keras VGG19 weights and converts them into the project\'s .cache/vgg19), ' +
+  'or download vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5 (Keras applications release) yourself, ' +
+  'run "npx nst import-vgg <that .h5> --out <dir>" and pass --vgg <dir>.';
 
 /** Reads a tfjs layers model.json with VGG19 conv weights into float32 arrays, by layer. */
 export async function readVggWeights(path: string): Promise<Map<string, { kernel: Float32Array; kernelShape: number[]; bias: Float32Array }>> {
