@@ -75,6 +75,17 @@ describe('nst init + nst stylize', () => {
     assert.match(result.stderr, /corrupt/);
   });
 
+  it('--backend auto keeps Dawn\'s Vulkan probing off stderr', async () => {
+    const result = await nst('stylize', '--model', join(dir, 'm'), '--input', join(dir, 'photo.jpg'), '--output', join(dir, 'auto.png'), '--size', '32');
+    assert.equal(result.code, 0, result.stderr);
+    const backend = / on (\w+) \(auto: /.exec(result.stdout)?.[1];
+    assert.ok(backend === 'wasm' || backend === 'webgpu', `stdout names the backend auto chose: ${result.stdout}`);
+    assert.doesNotMatch(result.stderr, /vkCreateInstance|CheckVkSuccessImpl/, 'no failed Vulkan probe on stderr');
+    // On a hardware GPU auto runs on WebGPU, and Dawn, then in use, may warn about the limits it
+    // sets; on wasm nothing of Dawn's may show.
+    if (backend === 'wasm') assert.doesNotMatch(result.stderr, /^Warning:|XDG_RUNTIME_DIR/m, 'no Dawn or Vulkan messages on wasm');
+  });
+
   it('--backend webgpu either runs on a GPU or says that WebGPU is missing and what to do', async () => {
     const result = await nst('stylize', '--model', join(dir, 'm'), '--input', join(dir, 'photo.jpg'), '--output', join(dir, 'gpu.png'), '--size', '32', '--backend', 'webgpu');
     if (result.code === 0) assert.match(result.stdout, /on webgpu \(requested\)/);

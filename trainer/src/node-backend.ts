@@ -1,14 +1,18 @@
 /**
  * Picks the tfjs backend for Node: WebGPU through dawn.node when there is a hardware GPU, else
  * wasm (SIMD), with cpu as a last resort. A software WebGPU adapter (lavapipe, SwiftShader) is
- * 6-10x slower than wasm, so `auto` skips it; asking for `webgpu` still uses it.
+ * 6-10x slower than wasm, so `auto` skips it; asking for `webgpu` still uses it. Dawn is asked
+ * for an adapter in a child process and created in this one only when WebGPU will be used, so its
+ * Vulkan probing stays off stderr when the answer is wasm.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { availableCores, useWasmThreads, wasmThreadsInUse } from './wasm-threads.js';
 
 // PROD silences tfjs's "install tfjs-node" banner (tfjs-node cannot install here: it downloads
@@ -41,14 +45,16 @@ export async function selectNodeBackend(preference: NodeBackendPreference = 'aut
   }
   if (preference === 'webgpu' || preference === 'auto') {
     const probe = await probeWebGpu();
-    if (probe.adapter && (preference === 'webgpu' || !probe.software)) {
+    if (probe.available && (preference === 'webgpu' || !probe.software)) {
+      await startWebGpu(probe);
       await activate('webgpu');
       return { backend: 'webgpu', reason: preference === 'auto' ? 'auto: hardware WebGPU adapter' : 'requested', adapter: probe.description };
     }
     if (preference === 'webgpu') {
-      throw new Error(`WebGPU is not available: ${probe.description}. Use --backend wasm, or install a Vulkan driver for your GPU.`);
+      const log = probe.nativeLog ? `\nDawn and the Vulkan loader said:\n${probe.nativeLog}` : '';
+      throw new Error(`WebGPU is not available: ${probe.description}. Use --backend wasm, or install a Vulkan driver for your GPU.${log}`);
     }
-    const reason = probe.adapter ? `auto: WebGPU adapter is software (${probe.description}), wasm is faster` : `auto: no WebGPU (${probe.description})`;
+    const reason = probe.available ? `auto: WebGPU adapter is software (${probe.description}), wasm is faster` : `auto: no WebGPU (${probe.description})`;
     return { backend: 'wasm', reason, adapter: probe.description, ...(await activateWasm(options)) };
   }
   if (preference === 'wasm') return { backend: 'wasm', reason: 'requested', ...(await activateWasm(options)) };
@@ -70,54 +76,74 @@ async function activate(name: NodeBackendName): Promise<void> {
 }
 
 interface WebGpuProbe {
-  adapter: GPUAdapter | null;
+  available: boolean;
   software: boolean;
   description: string;
+  /** The Vulkan driver manifest dawn needs in this process too (the project's lavapipe), if the probe needed it. */
+  driverFiles?: string;
+  /** What Dawn and the Vulkan loader wrote to stderr while probing; shown only when WebGPU was asked for and is not there. */
+  nativeLog: string;
 }
 
+const PROBE_SCRIPT = fileURLToPath(new URL('./webgpu-probe-child.mjs', import.meta.url));
+const PROBE_TIMEOUT_MS = 60_000;
+
 let webGpuProbe: Promise<WebGpuProbe> | undefined;
+let webGpuStart: Promise<void> | undefined;
 
 /**
- * Creates navigator.gpu from dawn.node once, then registers tfjs's webgpu backend against it.
- * Without any usable Vulkan driver it tries the software one `npm run setup:vulkan` unpacks into
- * the project (lavapipe): slow, but the same WebGPU code path a GPU runs, for tests.
+ * Asks dawn.node for an adapter in a child process, once per process, so that its Vulkan probing
+ * ("vkCreateInstance: Found no drivers!") does not reach the user's stderr when the answer is wasm.
+ * Without any usable Vulkan driver the child tries the software one `npm run setup:vulkan` unpacks
+ * into the project (lavapipe): slow, but the same WebGPU code path a GPU runs, for tests.
  */
 function probeWebGpu(): Promise<WebGpuProbe> {
   webGpuProbe ??= (async () => {
-    let dawn: { create(flags: string[]): GPU; globals: object };
-    try {
-      dawn = (await import('webgpu')) as typeof dawn;
-    } catch (error) {
-      return { adapter: null, software: false, description: `dawn.node did not load (${(error as Error).message})` };
-    }
-    let gpu = dawn.create([]);
-    let adapter = await requestAdapter(gpu);
     const lavapipe = projectSoftwareVulkan();
-    if (!adapter && lavapipe && !process.env.VK_DRIVER_FILES) {
-      // The Vulkan loader reads this when the next instance is created.
-      process.env.VK_DRIVER_FILES = lavapipe;
-      gpu = dawn.create([]);
-      adapter = await requestAdapter(gpu);
+    const { stdout, stderr, failure } = await runNode(PROBE_SCRIPT, lavapipe ? [lavapipe] : []);
+    const nativeLog = stderr.trim();
+    let answer: { description?: string; fallbackAdapter?: boolean; driverFiles?: string; error?: string };
+    try {
+      answer = JSON.parse(stdout);
+    } catch {
+      return { available: false, software: false, description: `the WebGPU probe (${PROBE_SCRIPT}) gave no answer${failure ? `: ${failure}` : ''}`, nativeLog };
     }
-    Object.assign(globalThis, dawn.globals);
-    const nav = ((globalThis as { navigator?: object }).navigator ??= {}) as { gpu?: GPU };
-    Object.defineProperty(nav, 'gpu', { value: gpu, configurable: true });
-    if (!adapter) {
+    if (answer.error || !answer.description) {
       const hint = lavapipe ? '' : '; "npm run setup:vulkan" installs a software one into the project, for tests';
-      return { adapter: null, software: false, description: `no WebGPU adapter (no usable Vulkan driver${hint})` };
+      return { available: false, software: false, description: `${answer.error ?? 'no WebGPU adapter'}${hint}`, nativeLog };
     }
-    const info = adapter.info;
-    const description = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'unknown adapter';
-    const software = Boolean((info as { isFallbackAdapter?: boolean }).isFallbackAdapter) || /llvmpipe|lavapipe|swiftshader|software/i.test(description);
-    // The backend registers itself only if navigator.gpu exists when it is first imported.
-    await import('@tensorflow/tfjs-backend-webgpu');
-    return { adapter, software, description };
+    const software = Boolean(answer.fallbackAdapter) || /llvmpipe|lavapipe|swiftshader|software/i.test(answer.description);
+    return { available: true, software, description: answer.description, driverFiles: answer.driverFiles, nativeLog };
   })();
   return webGpuProbe;
 }
 
-function requestAdapter(gpu: GPU): Promise<GPUAdapter | null> {
-  return gpu.requestAdapter({ powerPreference: 'high-performance' }).catch(() => null);
+/** `node script ...args`: its stdout and stderr, and why it failed if it did (exit code, signal, timeout). */
+async function runNode(script: string, args: string[]): Promise<{ stdout: string; stderr: string; failure?: string }> {
+  try {
+    return await promisify(execFile)(process.execPath, [script, ...args], { encoding: 'utf8', timeout: PROBE_TIMEOUT_MS });
+  } catch (error) {
+    const { stdout = '', stderr = '', message } = error as { stdout?: string; stderr?: string; message: string };
+    return { stdout, stderr, failure: message };
+  }
+}
+
+/**
+ * Creates navigator.gpu from dawn.node in this process, once, then registers tfjs's webgpu
+ * backend against it: only when WebGPU will be used, since Dawn's own messages go to stderr.
+ */
+function startWebGpu(probe: WebGpuProbe): Promise<void> {
+  webGpuStart ??= (async () => {
+    // The Vulkan loader reads this when dawn creates its instance.
+    if (probe.driverFiles) process.env.VK_DRIVER_FILES = probe.driverFiles;
+    const dawn = (await import('webgpu')) as { create(flags: string[]): GPU; globals: object };
+    Object.assign(globalThis, dawn.globals);
+    const nav = ((globalThis as { navigator?: object }).navigator ??= {}) as { gpu?: GPU };
+    Object.defineProperty(nav, 'gpu', { value: dawn.create([]), configurable: true });
+    // The backend registers itself only if navigator.gpu exists when it is first imported.
+    await import('@tensorflow/tfjs-backend-webgpu');
+  })();
+  return webGpuStart;
 }
 
 /** The lavapipe driver manifest that trainer/scripts/setup-vulkan.sh writes, if it is there. */
