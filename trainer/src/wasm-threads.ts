@@ -72,6 +72,7 @@ async function createThreadedBackend(threads: number): Promise<BackendWasm> {
   const workerScript = writeWorkerScript(packageDirectory);
   const realCpus = os.cpus;
   os.cpus = () => Array.from({ length: 2 * threads }, (_, i) => realCpus()[i % realCpus().length]);
+  const listenersBefore = processErrorListeners();
   let module: EmscriptenModule;
   try {
     module = await factory({
@@ -80,6 +81,12 @@ async function createThreadedBackend(threads: number): Promise<BackendWasm> {
     });
   } finally {
     os.cpus = realCpus;
+    // emscripten's Node glue rethrows every uncaught error and unhandled rejection from its own
+    // minified line, so Node printed that whole ~100 KB line as the error's context; tfjs never
+    // calls exit(), the case those handlers exist for. Node's own reporting is kept.
+    for (const [event, listener] of processErrorListeners()) {
+      if (!listenersBefore.some(([e, l]) => e === event && l === listener)) process.off(event, listener);
+    }
   }
   // The bridge tfjs's own init() builds (backend_wasm.ts), which BackendWasm expects.
   module.tfjs = {
@@ -97,6 +104,10 @@ async function createThreadedBackend(threads: number): Promise<BackendWasm> {
   const { PThread } = module as unknown as { PThread: { runningWorkers: { unref(): void }[]; unusedWorkers: { unref(): void }[] } };
   for (const worker of [...PThread.runningWorkers, ...PThread.unusedWorkers]) worker.unref();
   return backend;
+}
+
+function processErrorListeners(): ['uncaughtException' | 'unhandledRejection', (...args: unknown[]) => void][] {
+  return (['uncaughtException', 'unhandledRejection'] as const).flatMap((event) => process.listeners(event).map((listener) => [event, listener] as [typeof event, (...args: unknown[]) => void]));
 }
 
 /** The pthread worker script, shipped inside a JS module as a string; written once per tfjs version. */
