@@ -106,8 +106,12 @@ async function createThreadedBackend(threads: number): Promise<BackendWasm> {
   return backend;
 }
 
-function processErrorListeners(): ['uncaughtException' | 'unhandledRejection', (...args: unknown[]) => void][] {
-  return (['uncaughtException', 'unhandledRejection'] as const).flatMap((event) => process.listeners(event).map((listener) => [event, listener] as [typeof event, (...args: unknown[]) => void]));
+type ErrorEvent = 'uncaughtException' | 'unhandledRejection';
+type Listener = (...args: unknown[]) => void;
+
+function processErrorListeners(): [ErrorEvent, Listener][] {
+  const events: ErrorEvent[] = ['uncaughtException', 'unhandledRejection'];
+  return events.flatMap((event) => (process.listeners(event) as Listener[]).map((listener): [ErrorEvent, Listener] => [event, listener]));
 }
 
 /** The pthread worker script, shipped inside a JS module as a string; written once per tfjs version. */
