@@ -111,7 +111,8 @@ type Listener = (...args: unknown[]) => void;
 
 function processErrorListeners(): [ErrorEvent, Listener][] {
   const events: ErrorEvent[] = ['uncaughtException', 'unhandledRejection'];
-  return events.flatMap((event) => (process.listeners(event) as Listener[]).map((listener): [ErrorEvent, Listener] => [event, listener]));
+  const listeners = (event: ErrorEvent) => (event === 'uncaughtException' ? process.listeners('uncaughtException') : process.listeners('unhandledRejection')) as Listener[];
+  return events.flatMap((event) => listeners(event).map((listener): [ErrorEvent, Listener] => [event, listener]));
 }
 
 /** The pthread worker script, shipped inside a JS module as a string; written once per tfjs version. */
