@@ -6,12 +6,12 @@
  * network's input size comes from AdaptiveInferenceSize, which lowers it when frames take longer
  * than the target frame rate allows.
  */
-import * as tf from '@tensorflow/tfjs-core';
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import type { BrowserStyleModel } from '../load-style-model.js';
 import { AdaptiveInferenceSize } from './adaptive-inference-size.js';
 import type { NstGpuPresenter, StyledFrame } from './gpu-presenter.js';
 import { NstVideoError } from './nst-video-events.js';
+import { stylizeFrame } from './stylize-frame.js';
 
 export interface FrameLoopCallbacks {
   /** The model to stylise with; null skips frames. */
@@ -195,16 +195,7 @@ export class FrameLoopController implements ReactiveController {
     let styled: StyledFrame;
     try {
       presenter = await this._callbacks.presenter();
-      const shared = await presenter.shareWithTfjs();
-      if (shared) {
-        // Zero-copy: tfjs runs on the renderer's context and hands over its output texture.
-        presenter.prepareForTfjs();
-        styled = shared.toTexture(tf.tidy(() => model.stylizeTensor(tf.browser.fromPixels(frame, 3), { size })));
-      } else {
-        const rgb = tf.tidy(() => model.stylizeTensor(tf.browser.fromPixels(frame, 3), { size }));
-        const pixels = await model.toRgbaPixels(rgb);
-        styled = { data: new Uint8Array(pixels.data.buffer, pixels.data.byteOffset, pixels.data.byteLength), width: pixels.width, height: pixels.height };
-      }
+      styled = await stylizeFrame(model, presenter, frame, size);
     } catch (error) {
       frame.close();
       throw error;

@@ -4,7 +4,7 @@
  * frame is using it.
  */
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
-import { loadStyleModel, type BrowserStyleModel } from '../load-style-model.js';
+import { loadStyleModel, type BrowserStyleModel, type LoadStyleModelOptions, type StyleModelSource } from '../load-style-model.js';
 import type { BackendPreference } from '../backend/select-backend.js';
 import { NstVideoError } from './nst-video-events.js';
 
@@ -24,15 +24,16 @@ export interface ModelControllerCallbacks {
 }
 
 /**
- * Loads run one after another across every element of the page: each picks the tfjs backend,
- * which is global, and two at once can start the same backend twice.
+ * Loads run one after another across every element of the page and every transcode: each picks
+ * the tfjs backend, which is global, and two at once can start the same backend twice.
  */
 let loadQueue: Promise<unknown> = Promise.resolve();
 
-function queuedLoad(request: ModelRequest, signal: AbortSignal): Promise<BrowserStyleModel> {
+/** `loadStyleModel`, queued behind every other load of the page. */
+export function queuedLoadStyleModel(source: StyleModelSource, options: LoadStyleModelOptions): Promise<BrowserStyleModel> {
   const load = loadQueue.then(() => {
-    if (signal.aborted) throw signal.reason;
-    return loadStyleModel(request.url, { backend: request.backend, wasmPaths: request.wasmPaths, signal });
+    if (options.signal?.aborted) throw options.signal.reason;
+    return loadStyleModel(source, options);
   });
   loadQueue = load.catch(() => {});
   return load;
@@ -74,7 +75,7 @@ export class ModelController implements ReactiveController {
     const abort = new AbortController();
     this._abort = abort;
     this._loading = true;
-    queuedLoad(request, abort.signal).then(
+    queuedLoadStyleModel(request.url, { backend: request.backend, wasmPaths: request.wasmPaths, signal: abort.signal }).then(
       (model) => {
         if (abort.signal.aborted) {
           model.dispose();
