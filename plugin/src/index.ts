@@ -3,6 +3,7 @@
  *
  * - `loadStyleModel(url | files)` loads a style; `model.stylize(image, {size})` repaints an image.
  * - `selectBackend()` picks the fastest tfjs backend (WebGPU, WebGL, wasm, cpu) and says why.
+ * - `transcodeVideo(file, { model })` stylises a whole video file, keeping every frame and the sound.
  * - `nst-video/model` has the network and file format without any DOM dependency.
  */
 export { BrowserStyleModel, loadStyleModel } from './load-style-model.js';
@@ -28,3 +29,5 @@ export { NstDeviceLostError, choosePresentation } from './element/gpu-presenter.
 export type { PresentationApi, PresenterChoice } from './element/gpu-presenter.js';
 export { NstClipRecorder } from './media/clip-recorder.js';
 export type { ClipFormat, RecordClipOptions } from './media/clip-recorder.js';
+export { NstTranscodeCanceledError, NstTranscodeError, transcodeVideo } from './media/transcode-video.js';
+export type { NstTranscodeErrorCode, TranscodeFormat, TranscodeProgress, TranscodeVideoOptions } from './media/transcode-video.js';
