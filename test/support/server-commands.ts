@@ -4,12 +4,14 @@
  * with `executeServerCommand` to get the Node result for the same input.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ARCHITECTURE_PRESETS, encodeRandomStyleModel, type EncodedStyleModel } from 'nst-video/model';
 import * as tf from '@tensorflow/tfjs-core';
 import { loadStyleModelFromDisk, writeStyleModel } from '../../trainer/src/model-files.js';
 import { selectNodeBackend, type NodeBackendName } from '../../trainer/src/node-backend.js';
+import { flicker, meanFrameDifference, probeVideo, writeTranscodeClips } from './video-probe.js';
 
 export const GENERATED_DIR = 'test/generated';
 
@@ -39,6 +41,7 @@ export function writeVideoFixtures(): void {
   } catch (error) {
     console.warn(`Could not make ${clip} with ffmpeg (${(error as Error).message}); the element's src tests will fail. Install ffmpeg.`);
   }
+  writeTranscodeClips(join(GENERATED_DIR, 'clips'));
 }
 
 /** The slim network with seed 7, stored as float32 so Node and browser read identical weights. */
@@ -85,6 +88,15 @@ interface NodeStylizePayload {
   backend?: NodeBackendName;
 }
 
+interface ProbeTranscodePayload {
+  /** The transcoded file, base64. */
+  base64: string;
+  /** Its extension (mp4, webm): ffprobe goes by the content, the name is for messages. */
+  extension: string;
+  /** Served path of the input it was made from, e.g. /test/generated/clips/tree_5s.webm. */
+  input: string;
+}
+
 export const serverCommands: Record<string, (payload: unknown) => Promise<unknown>> = {
   /** Stylises the given RGB pixels in Node and returns the float output (not rounded). */
   async 'nst-node-stylize'(payload) {
@@ -100,6 +112,28 @@ export const serverCommands: Record<string, (payload: unknown) => Promise<unknow
       return { data, width: outWidth, height: outHeight };
     } finally {
       model.dispose();
+    }
+  },
+  /**
+   * ffprobe of a transcoded file and of its input, with the flicker of each (mean |frame(t+1) -
+   * frame(t)| on 8x8 block means, 0..255) and their mean difference frame by frame.
+   */
+  async 'nst-probe-transcode'(payload) {
+    const { base64, extension, input } = payload as ProbeTranscodePayload;
+    const scratch = mkdtempSync(join(tmpdir(), 'nst-transcode-'));
+    try {
+      const output = join(scratch, `output.${extension}`);
+      writeFileSync(output, Buffer.from(base64, 'base64'));
+      const inputPath = join(process.cwd(), input.replace(/^\//, ''));
+      return {
+        output: probeVideo(output),
+        input: probeVideo(inputPath),
+        outputFlicker: flicker(output),
+        inputFlicker: flicker(inputPath),
+        differenceFromInput: meanFrameDifference(output, inputPath),
+      };
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
     }
   },
 };
