@@ -2,17 +2,20 @@
 // <video>. Each must reach `running`, fire nst-ready, and show stylised frames.
 import { expect } from 'chai';
 import { loadStyleModel, type NstVideoElement } from '../../plugin/src/index.js';
+import { expectedAutoChoice, type AutoChoice } from '../support/auto-choice.js';
 import { CLIP_URL, FrameFeeder, MODEL_URL, WASM_PATHS, elementCanvas, makeElement, meanAbsDiff, nextEvent, pixelsOf, spread } from './element-helpers.js';
 
 const COMMON = { model: MODEL_URL, autoplay: true, muted: true, 'inference-size': '64', smoothing: '0' };
 
 describe('<nst-video> sources', function () {
   let element: NstVideoElement | undefined;
+  let auto: AutoChoice;
+  before(async () => (auto = await expectedAutoChoice()));
   afterEach(() => element?.remove());
 
   async function expectRunning(el: NstVideoElement, width: number, height: number): Promise<void> {
     const ready = await nextEvent<CustomEvent>(el, 'nst-ready');
-    expect(ready.detail).to.include({ width, height, backend: 'wasm', presentation: 'webgl2' });
+    expect(ready.detail, auto.gpus).to.include({ width, height, backend: auto.backend, presentation: auto.presentation });
     expect(el.status).to.equal('running');
     expect(el.getAttribute('status')).to.equal('running');
     expect(el.paused).to.equal(false);
@@ -21,7 +24,7 @@ describe('<nst-video> sources', function () {
     const shown = pixelsOf(canvas);
     expect(spread(shown), 'the canvas is not blank').to.be.greaterThan(10);
     const stats = el.stats;
-    expect(stats).to.include({ backend: 'wasm', presentation: 'webgl2', width, height });
+    expect(stats, auto.gpus).to.include({ backend: auto.backend, presentation: auto.presentation, width, height });
     expect(Math.min(stats.inferenceWidth, stats.inferenceHeight)).to.equal(64);
   }
 

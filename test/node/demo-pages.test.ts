@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import puppeteer, { type Browser } from 'puppeteer-core';
 import sharp from 'sharp';
 import { startDemoServer } from '../../demo/serve.mjs';
+import { expectedAutoChoiceIn } from '../support/auto-choice-in-page.js';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../support/chromium.mjs';
 
 describe('demo server', () => {
@@ -57,7 +58,8 @@ describe('demo server', () => {
     await page.waitForFunction(() => /ms on \w+/.test(document.getElementById('status')!.textContent ?? '') || document.getElementById('status')!.classList.contains('error'), { timeout: 120_000 });
     const status = await page.$eval('#status', (el) => ({ text: el.textContent, error: el.classList.contains('error') }));
     assert.equal(status.error, false, status.text ?? '');
-    assert.match(status.text!, /at 171x128 in \d+ ms on wasm/);
+    const expected = await expectedAutoChoiceIn(page);
+    assert.match(status.text!, new RegExp(`at 171x128 in \\d+ ms on ${expected.backend} `), expected.gpus);
     const canvas = await page.$eval('#result-frame canvas', (c) => {
       const canvas = c as HTMLCanvasElement;
       const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
