@@ -7,6 +7,8 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { ARCHITECTURE_PRESETS, MIN_INPUT_SIZE, SPATIAL_MULTIPLE, WEIGHT_STORAGES } from 'nst-video/model';
 import { runInit } from './commands/init-command.js';
 import { runStylize } from './commands/stylize-command.js';
+import { runTranscode, TRANSCODE_BACKENDS, TRANSCODE_FORMATS } from './commands/transcode-command.js';
+import { DEFAULT_COLOR_MATCH, DEFAULT_COLOR_MATCH_MODE, DEFAULT_INFERENCE_SIZE, DEFAULT_SMOOTHING, DEFAULT_STRENGTH } from '../../plugin/src/element/nst-video-events.js';
 import { runEval } from './commands/eval-command.js';
 import { parseCheckpointEvery, runTrain } from './commands/train-command.js';
 import * as defaults from './training/defaults.js';
@@ -48,6 +50,22 @@ export function buildProgram(): Command {
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(['auto', ...NODE_BACKENDS]).default('auto'))
     .addOption(threadsOption())
     .action((options) => runStylize(options));
+
+  program
+    .command('transcode')
+    .description('Repaint every frame of a video file in a model\'s style, keeping its timing and sound (runs in headless Chromium).')
+    .argument('<input>', 'the video (MP4, WebM, MKV, MOV; H.264, VP8, VP9 or AV1)')
+    .argument('<output>', 'where to write the result (.mp4 or .webm)')
+    .requiredOption('--model <path>', 'model directory, or its model.json')
+    .addOption(new Option('--size <px>', 'short side of the picture the network sees, in pixels (the output keeps the input\'s resolution)').argParser(atLeast(16)).default(DEFAULT_INFERENCE_SIZE))
+    .addOption(new Option('--strength <0..1>', '0 keeps the original frames, 1 the stylised ones').argParser(unit).default(DEFAULT_STRENGTH))
+    .addOption(new Option('--smoothing <0..1>', 'temporal smoothing where the picture is still (0: off)').argParser(unit).default(DEFAULT_SMOOTHING))
+    .addOption(new Option('--color-match <0..1>', 'how far colours are matched to the original\'s').argParser(unit).default(DEFAULT_COLOR_MATCH))
+    .addOption(new Option('--color-match-mode <mode>', 'luminance keeps the original\'s chroma; mean-variance matches channel statistics').choices(['luminance', 'mean-variance']).default(DEFAULT_COLOR_MATCH_MODE))
+    .addOption(new Option('--format <container>', 'output container (default: from <output>\'s extension)').choices(TRANSCODE_FORMATS))
+    .addOption(new Option('--backend <name>', 'tfjs backend in the browser (auto: a hardware GPU, else wasm)').choices(TRANSCODE_BACKENDS).default('auto'))
+    .option('--force', 'replace <output> when it exists (never the <input> itself)', false)
+    .action((input: string, output: string, options) => runTranscode(input, output, options));
 
   const train = program
     .command('train')
@@ -176,6 +194,12 @@ function positiveNumber(value: string): number {
 function nonNegativeNumber(value: string): number {
   const parsed = number(value);
   if (!(parsed >= 0)) throw new InvalidArgumentError('Expected a number of 0 or more.');
+  return parsed;
+}
+
+function unit(value: string): number {
+  const parsed = number(value);
+  if (!(parsed >= 0 && parsed <= 1)) throw new InvalidArgumentError('Expected a number from 0 to 1.');
   return parsed;
 }
 
