@@ -12,7 +12,7 @@
 //   device/debs/*.deb           the Vulkan loader and libglvnd, per the device README
 //   device/torch-reference.py   the PyTorch speed anchor (../shared/bench)
 //
-// Downloads and slow compressions are cached in .cache/device-pack. NST_PACK_PHOTOS (default 250)
+// Downloads and slow compressions are cached in .cache/device-pack. NST_PACK_PHOTOS (default 160)
 // and NST_PACK_PHOTO_SIDE (default 288) choose how many ImageNet photos and their short side
 // (JPEG quality 80; the style images keep their size, at quality 90).
 import { execFileSync } from 'node:child_process';
@@ -31,7 +31,9 @@ const STAGE = join(CACHE, 'stage');
 const NODE_VERSION = process.versions.node;
 /** The device README's loader packages: libvulkan1 for dawn.node; NVIDIA's driver needs libglvnd. */
 const DEBS = ['libvulkan1', 'libegl1', 'libglvnd0', 'libopengl0', 'libgl1', 'libglx0', 'libgles2'];
-const PHOTO_COUNT = Number(process.env.NST_PACK_PHOTOS ?? 250);
+// 160, not more: the working tree travels with the pack (64 MiB in all) and holds the gallery's
+// unfinished runs (training/, ~4 MB each); 250 photos left under 2 MiB for the tree's growth.
+const PHOTO_COUNT = Number(process.env.NST_PACK_PHOTOS ?? 160);
 const PHOTO_SIDE = Number(process.env.NST_PACK_PHOTO_SIDE ?? 288);
 /** What a `run` call carries with the working tree, 64 MiB in all, with room for the tree. */
 const PACK_LIMIT = 58 * 2 ** 20;
