@@ -8,7 +8,7 @@ import { ARCHITECTURE_PRESETS, initialTransformerWeights, seededRandom, transfor
 import '../../trainer/src/training/register-gradients.js';
 import { registerComposedConvGradients } from '../../trainer/src/kernels/conv2d-gradients.js';
 import { contentLoss, contentTargets, gramMatrix, gramMatrixReference, perceptualLoss, styleLoss, styleTargets, totalVariationLoss } from '../../trainer/src/training/losses.js';
-import { VggFeatures } from '../../trainer/src/training/vgg.js';
+import { maxPool2x2, VggFeatures } from '../../trainer/src/training/vgg.js';
 import { tf, useBackend, useWebGpuOrWhyNot } from '../support/node-backend.js';
 import { temporaryDirectory, writeTinyVgg } from '../support/trainer-fixtures.js';
 
@@ -118,3 +118,26 @@ async function checkObjectiveGradient(): Promise<void> {
   }
   vgg.dispose();
 }
+
+describe('VGG max pooling', () => {
+  it("routes the gradient to each 2x2 window's maximum, as a plain loop does (tfjs-backend-wasm's MaxPoolGrad does not)", async () => {
+    await useBackend('wasm');
+    for (const [batch, size, channels] of [[1, 8, 8], [2, 4, 1], [1, 7, 3], [1, 16, 64]] as const) {
+      const xs = Float32Array.from({ length: batch * size * size * channels }, (_, i) => Math.sin(i * 1.7 + 0.3) * 10);
+      const half = Math.floor(size / 2);
+      const ws = Float32Array.from({ length: batch * half * half * channels }, (_, i) => (i % 7) - 2.5);
+      const expected = new Float32Array(xs.length);
+      const at = (n: number, y: number, x: number, c: number) => ((n * size + y) * size + x) * channels + c;
+      for (let n = 0; n < batch; n++) for (let i = 0; i < half; i++) for (let j = 0; j < half; j++) for (let c = 0; c < channels; c++) {
+        const window = [at(n, 2 * i, 2 * j, c), at(n, 2 * i, 2 * j + 1, c), at(n, 2 * i + 1, 2 * j, c), at(n, 2 * i + 1, 2 * j + 1, c)];
+        const best = window.reduce((a, b) => (xs[b] > xs[a] ? b : a));
+        expected[best] += ws[((n * half + i) * half + j) * channels + c];
+      }
+      const weights = tf.tensor4d(ws, [batch, half, half, channels]);
+      const gradient = tf.grad((x) => tf.sum(tf.mul(maxPool2x2(x as tf.Tensor4D), weights)))(tf.tensor4d(xs, [batch, size, size, channels]));
+      const got = await gradient.data();
+      const largest = expected.reduce((max, value, i) => Math.max(max, Math.abs(value - got[i])), 0);
+      assert.equal(largest, 0, `${batch}x${size}x${size}x${channels}: largest difference from the plain loop ${largest}`);
+    }
+  });
+});

@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { float16BitsToFloat32 } from 'nst-video/model';
+import { float16BitsToFloat32, upsampleNearest2x } from 'nst-video/model';
 import { VGG_LAYER_TAPS, type VggTap } from './defaults.js';
 
 /** Convs per block in VGG19. */
@@ -175,7 +175,7 @@ export class VggFeatures {
     let x = tf.sub(tf.reverse(images, -1), tf.tensor1d([...VGG_BGR_MEAN])) as tf.Tensor4D;
     for (let i = 0; i <= deepest; i++) {
       const layer = this._layers[i];
-      if (i > 0 && layer.name.endsWith('_conv1')) x = tf.maxPool(x, 2, 2, 'valid');
+      if (i > 0 && layer.name.endsWith('_conv1')) x = maxPool2x2(x);
       x = convBiasRelu(x, layer);
       const tap = wanted.get(layer.name);
       if (tap) result.set(tap, x);
@@ -186,6 +186,36 @@ export class VggFeatures {
   dispose(): void {
     for (const layer of this._layers) tf.dispose([layer.kernel, layer.bias, layer.inputGradientKernel]);
   }
+}
+
+/**
+ * VGG's 2x2, stride-2 max pooling, with its gradient written here: tfjs-backend-wasm 4.22's
+ * MaxPoolGrad routes the gradient to the wrong pixels for some shapes (1x8x8x8: off by 2.5 against
+ * a plain loop, while cpu is exact) and takes 5x this one's time. The gradient goes to every pixel
+ * equal to its window's maximum; in VGG a tie can only be between ReLU zeros, whose gradient the
+ * ReLU below zeroes anyway.
+ */
+export function maxPool2x2(x: tf.Tensor4D): tf.Tensor4D {
+  const op = tf.customGrad(((input: tf.Tensor4D, save: tf.GradSaveFunc) => {
+    const pooled = tf.maxPool(input, 2, 2, 'valid');
+    save([input, pooled]);
+    return {
+      value: pooled,
+      gradFunc: (dy: tf.Tensor4D, [saved, max]: tf.Tensor[]) => {
+        const [, height, width] = (saved as tf.Tensor4D).shape;
+        const spread = (t: tf.Tensor4D) => padTo(upsampleNearest2x(t), height, width);
+        return tf.mul(tf.cast(tf.equal(saved, spread(max as tf.Tensor4D)), 'float32'), spread(dy));
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad<tf.Tensor4D>>[0]);
+  return op(x) as tf.Tensor4D;
+}
+
+/** Zero rows and columns after an NHWC tensor up to height x width: for odd sizes, whose last row or column 'valid' pooling never read. */
+function padTo(x: tf.Tensor4D, height: number, width: number): tf.Tensor4D {
+  const [, h, w] = x.shape;
+  if (h === height && w === width) return x;
+  return tf.pad(x, [[0, 0], [0, height - h], [0, width - w], [0, 0]]);
 }
 
 /** relu(conv(x, kernel, 'same') + bias) in one kernel; differentiable with respect to x only. */
