@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Runs the TypeScript CLI directly through tsx, so `npx nst` works right after `npm install`.
+import { fileURLToPath } from 'node:url';
 import { register } from 'tsx/esm/api';
 
-register();
+// The repository's tsconfig, wherever nst runs from: its paths run nst-video from source.
+register({ tsconfig: fileURLToPath(new URL('../../tsconfig.json', import.meta.url)) });
 const { main } = await import('../src/cli.ts');
 process.exitCode = await main(process.argv);

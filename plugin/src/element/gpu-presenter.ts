@@ -7,6 +7,8 @@
  * Chromium) crashes the GPU process when it presents to a canvas, taking every WebGL context on
  * the page with it, so there the same renderer runs on its WebGL2 backend.
  */
+// The published .d.ts names WebGPU types (GPUDevice, GPUTexture): a consumer's tsc gets them from here.
+/// <reference types="@webgpu/types" preserve="true" />
 import { DataTexture, ExternalTexture, FloatType, LinearFilter, LinearSRGBColorSpace, NoColorSpace, RGBAFormat, Texture, UnsignedByteType, WebGPURenderer } from 'three/webgpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { NstStylizeChain, type ColorMatchMode } from 'nst-video-shaders';

@@ -3,6 +3,8 @@
  * and each network output goes GPU buffer -> rgba32float texture with one
  * `copyBufferToTexture`, never through the CPU.
  */
+// The published .d.ts names WebGPU types (GPUDevice, GPUTexture): a consumer's tsc gets them from here.
+/// <reference types="@webgpu/types" preserve="true" />
 import * as tf from '@tensorflow/tfjs-core';
 
 /** Bytes per row of a buffer -> texture copy must be a multiple of this. */
