@@ -94,7 +94,8 @@ export function spatialMean(x: tf.Tensor4D): tf.Tensor4D {
   const [, height, width] = x.shape;
   const pooled = tf.customGrad(((input: tf.Tensor4D) => ({
     value: tf.avgPool(input, [height, width], 1, 'valid'),
-    gradFunc: (dy: tf.Tensor4D) => tf.broadcastTo(tf.div(dy, height * width), input.shape),
+    // Added to zeros rather than tf.broadcastTo, which is a Tile on wasm: 16x slower (100 vs 6 ms at 256x256x32).
+    gradFunc: (dy: tf.Tensor4D) => tf.add(tf.zerosLike(input), tf.div(dy, height * width)),
   })) as unknown as Parameters<typeof tf.customGrad<tf.Tensor4D>>[0]);
   return pooled(x) as tf.Tensor4D;
 }
