@@ -32,16 +32,16 @@ export async function writeBrowserFixtures(): Promise<void> {
  * missing and those tests fail naming it.
  */
 export function writeVideoFixtures(): void {
+  // Each transcode clip is made once, by name: a clip added later is made in an existing folder.
+  writeTranscodeClips(join(GENERATED_DIR, 'clips'));
   const clip = join(GENERATED_DIR, 'clips', 'testsrc.webm');
   if (existsSync(clip)) return;
-  mkdirSync(join(GENERATED_DIR, 'clips'), { recursive: true });
   try {
     execFileSync('ffmpeg', ['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=15', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
       '-t', '2', '-c:v', 'libvpx', '-b:v', '400k', '-pix_fmt', 'yuv420p', '-c:a', 'libopus', '-shortest', clip]);
   } catch (error) {
     console.warn(`Could not make ${clip} with ffmpeg (${(error as Error).message}); the element's src tests will fail. Install ffmpeg.`);
   }
-  writeTranscodeClips(join(GENERATED_DIR, 'clips'));
 }
 
 /** The slim network with seed 7, stored as float32 so Node and browser read identical weights. */

@@ -90,6 +90,15 @@ export function meanFrameDifference(a: string, b: string): number {
   return n ? sum / n : 0;
 }
 
+/**
+ * Colour tags for a clip both Chromium decoders must read alike: untagged SD H.264 comes out of
+ * WebCodecs as BT.709 and out of <video> as BT.601 (5.6/255 apart on SMPTE bars).
+ */
+const BT709_TAGS = ['-colorspace', 'bt709', '-color_primaries', 'bt709', '-color_trc', 'bt709', '-color_range', 'tv'];
+
+/** Frames of long-64x48.mp4, the clip the transcode memory test runs through. */
+export const LONG_CLIP_FRAMES = 3000;
+
 /** The sample clips of ../shared/data/video the transcoding tests use, copied where the test server serves them. */
 export const SHARED_CLIPS = ['pedestrians_3s.mp4', 'tree_5s.webm', 'testsrc_2s_noaudio.mp4'];
 
@@ -97,8 +106,10 @@ export const SHARED_CLIPS = ['pedestrians_3s.mp4', 'tree_5s.webm', 'testsrc_2s_n
  * Clips for the transcoding tests in `directory`: the shared sample clips, a still scene with
  * sensor noise (still-noise.mp4: SMPTE bars, 192x144, 10 fps, 2 s, fresh noise each frame), an
  * HEVC clip (no WebCodecs decoder in Chromium here), a WebM whose video track has no frame, the
- * 2 s test clip with its index first (to cut it after the index) and a sound-only file. Each is
- * made once.
+ * 2 s test clip with its index first (to cut it after the index), a sound-only file, a still
+ * picture (still-bars.mp4: SMPTE bars, 160x120, 10 fps, 1 s, tagged BT.709; every frame decodes
+ * alike, so any frame the element shows is the transcode's first) and a long small clip (long-64x48.mp4:
+ * testsrc2, 64x48, 30 fps, LONG_CLIP_FRAMES frames). Each is made once.
  */
 export function writeTranscodeClips(directory: string, sharedVideo = join(process.cwd(), '..', 'shared', 'data', 'video')): void {
   mkdirSync(directory, { recursive: true });
@@ -112,6 +123,8 @@ export function writeTranscodeClips(directory: string, sharedVideo = join(proces
     ['zero-frames.webm', ['-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=10', '-frames:v', '0', '-c:v', 'libvpx']],
     ['testsrc-faststart.mp4', ['-i', join(sharedVideo, 'testsrc_2s_noaudio.mp4'), '-c', 'copy', '-movflags', '+faststart']],
     ['sound-only.webm', ['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', '1', '-c:a', 'libopus']],
+    ['still-bars.mp4', ['-f', 'lavfi', '-i', 'smptebars=size=160x120:rate=10', '-t', '1', '-c:v', 'libx264', '-crf', '10', '-pix_fmt', 'yuv420p', ...BT709_TAGS]],
+    ['long-64x48.mp4', ['-f', 'lavfi', '-i', 'testsrc2=size=64x48:rate=30', '-frames:v', String(LONG_CLIP_FRAMES), '-c:v', 'libx264', '-pix_fmt', 'yuv420p']],
   ];
   for (const [name, args] of made) {
     const path = join(directory, name);
