@@ -23,6 +23,14 @@ export const ARCHITECTURE_PRESETS: Readonly<Record<ArchitecturePresetName, Trans
   slim: { channels: [16, 32, 64], residualBlocks: 3 },
 };
 
+/**
+ * Bounds of a usable architecture, far beyond anything real time (`full` is 128 channels, 5
+ * blocks). They exist so that a damaged or hostile model.json cannot make the loader build millions
+ * of weight specs or multiply shapes past 2^53 before it has read a single shard.
+ */
+export const MAX_CHANNELS = 4096;
+export const MAX_RESIDUAL_BLOCKS = 64;
+
 /** Instance-norm epsilon, as in PyTorch's InstanceNorm2d. */
 export const INSTANCE_NORM_EPSILON = 1e-5;
 
@@ -63,11 +71,11 @@ export function validateArchitecture(arch: unknown, where = 'architecture'): Tra
     throw new TypeError(`${where} must be an object like {"channels":[32,64,128],"residualBlocks":5}.`);
   }
   const { channels, residualBlocks } = candidate;
-  if (!Array.isArray(channels) || channels.length !== 3 || !channels.every(isPositiveInteger)) {
-    throw new TypeError(`${where}.channels must be three positive integers, got ${JSON.stringify(channels)}.`);
+  if (!Array.isArray(channels) || channels.length !== 3 || !channels.every((c) => isPositiveInteger(c) && c <= MAX_CHANNELS)) {
+    throw new TypeError(`${where}.channels must be three integers from 1 to ${MAX_CHANNELS}, got ${JSON.stringify(channels)}.`);
   }
-  if (!Number.isInteger(residualBlocks) || (residualBlocks as number) < 0) {
-    throw new TypeError(`${where}.residualBlocks must be a non-negative integer, got ${JSON.stringify(residualBlocks)}.`);
+  if (!Number.isInteger(residualBlocks) || (residualBlocks as number) < 0 || (residualBlocks as number) > MAX_RESIDUAL_BLOCKS) {
+    throw new TypeError(`${where}.residualBlocks must be an integer from 0 to ${MAX_RESIDUAL_BLOCKS}, got ${JSON.stringify(residualBlocks)}.`);
   }
   return { channels: [channels[0], channels[1], channels[2]], residualBlocks: residualBlocks as number };
 }

@@ -322,6 +322,23 @@ function validateModelJson(json: unknown, where: string): { metadata: StyleModel
       `${where}: userDefinedMetadata.nst.shards does not list the same shards as weightsManifest (${paths.join(', ')}).`,
     );
   }
+  for (const record of metadata.shards) {
+    // Checked before any shard is read: a length that is not a plain byte count would otherwise
+    // reach the size comparisons as a string, NaN or a negative number.
+    if (typeof record.path !== 'string' || !Number.isSafeInteger(record.bytes) || record.bytes < 0 || typeof record.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(record.sha256)) {
+      throw new NstModelError(
+        'bad-manifest',
+        `${where}: userDefinedMetadata.nst.shards entry ${JSON.stringify(record)} needs a "path" string, a "bytes" count (a non-negative integer) and a "sha256" of 64 hex digits. Export the model again.`,
+      );
+    }
+  }
+  if (typeof metadata.style?.name !== 'string' || !WEIGHT_STORAGES.includes(metadata.storage) || typeof metadata.training?.kind !== 'string') {
+    throw new NstModelError(
+      'bad-manifest',
+      `${where}: userDefinedMetadata.nst needs "style": {"name": string}, "storage" (one of ${WEIGHT_STORAGES.join(', ')}) and "training": {"kind": string}; ` +
+        `got style ${JSON.stringify(metadata.style)}, storage ${JSON.stringify(metadata.storage)}, training ${JSON.stringify(metadata.training)?.slice(0, 80)}. Export the model again.`,
+    );
+  }
   const expected = new Map(transformerWeightSpecs(architecture).map((spec) => [spec.name, spec]));
   const seen = new Set<string>();
   for (const entry of entries) {
@@ -340,15 +357,21 @@ function validateModelJson(json: unknown, where: string): { metadata: StyleModel
         `${where}: weight "${entry.name}" has shape ${JSON.stringify(entry.shape)}, expected [${spec.shape.join(',')}] for a ${describeArchitecture(architecture)} TransformerNet.`,
       );
     }
-    const quantization = entry.quantization?.dtype;
+    // A quantization that is present but not an object (a string, a number, an array) would
+    // otherwise read as "no dtype", size the weight as float32 and decode it as something else.
+    const quantizationIsObject = entry.quantization === undefined || (entry.quantization !== null && typeof entry.quantization === 'object' && !Array.isArray(entry.quantization));
+    const quantization = quantizationIsObject ? entry.quantization?.dtype : JSON.stringify(entry.quantization);
     if (entry.dtype !== 'float32' || (quantization !== undefined && quantization !== 'float16' && quantization !== 'uint8')) {
       throw new NstModelError(
         'bad-manifest',
-        `${where}: weight "${entry.name}" is stored as ${entry.dtype}/${quantization ?? 'none'}; supported are float32, float16 and uint8 quantisation of float32.`,
+        `${where}: weight "${entry.name}" is stored as ${JSON.stringify(entry.dtype)} with quantization ${quantization ?? 'none'}; supported are float32, and float16 or uint8 quantization ({"dtype": ...}) of float32.`,
       );
     }
     if (quantization === 'uint8' && !(Number.isFinite(entry.quantization?.min) && Number.isFinite(entry.quantization?.scale))) {
-      throw new NstModelError('bad-manifest', `${where}: uint8 weight "${entry.name}" needs finite quantization.min and quantization.scale.`);
+      throw new NstModelError(
+        'bad-manifest',
+        `${where}: uint8 weight "${entry.name}" needs finite numbers as quantization.min and quantization.scale, got ${JSON.stringify(entry.quantization?.min)} and ${JSON.stringify(entry.quantization?.scale)}.`,
+      );
     }
   }
   for (const name of expected.keys()) {
