@@ -171,7 +171,8 @@ function mutate(random: Random, base: EncodedStyleModel): Case {
         const all = slots(root);
         if (all.length === 0) return text;
         const [parent, key] = pick(random, all);
-        if (kind === 'delete-key' && !Array.isArray(parent)) delete parent[key as string];
+        if (kind === 'delete-key' && Array.isArray(parent)) parent.splice(key as number, 1);
+        else if (kind === 'delete-key') delete (parent as Record<string, Json>)[key as string];
         else (parent as Record<string | number, Json>)[key] = confuse(random, (parent as Record<string | number, Json>)[key]);
         return JSON.stringify(root);
       }
