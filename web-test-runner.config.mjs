@@ -12,9 +12,15 @@ import { CHROMIUM_ARGS, CHROMIUM_PATH } from './test/support/chromium.mjs';
 const support = await tsImport('./test/support/server-commands.ts', import.meta.url);
 await support.writeBrowserFixtures();
 
-/** The project's Chromium flags plus a fake camera fed from a clip. */
+/**
+ * The project's Chromium flags plus a fake camera fed from a clip; for the transcode memory test,
+ * exact performance.memory figures (without the flag they are rounded and cached for minutes) and
+ * gc(), so that it reads the live heap rather than wherever the collector's sawtooth stands.
+ */
 export const chromiumArgs = [
   ...CHROMIUM_ARGS,
+  '--enable-precise-memory-info',
+  '--js-flags=--expose-gc',
   '--use-fake-device-for-media-stream',
   '--use-fake-ui-for-media-stream',
   ...support.fakeCameraArgs(),
