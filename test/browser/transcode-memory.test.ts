@@ -6,8 +6,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { loadStyleModel, transcodeVideo, type BrowserStyleModel } from '../../plugin/src/index.js';
 import { MODEL_URL, WASM_PATHS } from './element-helpers.js';
 
-const CLIP = '/test/generated/clips/long-64x48.mp4';
 /** LONG_CLIP_FRAMES frames of 64x48 (test/support/video-probe.ts). */
+const CLIP = '/test/generated/clips/long-64x48.mp4';
 /** Frames before the figures count: shaders, the encoder and tfjs's allocations settle first (the heap rose 3 MiB from frame 300 to 600 here, then 1 MiB in 2400 frames). */
 const WARM_UP = 600;
 const SAMPLE_EVERY = 300;
