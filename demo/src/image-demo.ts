@@ -1,6 +1,7 @@
 /** demo/image.html: stylise one photo with a chosen style model, in the browser. */
 import { loadStyleModel, type BackendPreference, type BrowserStyleModel, type StyleModelSource } from '../../plugin/src/index.js';
 import { addModelOptions, fetchDemoModels } from './shared/demo-models.js';
+import { acceptDroppedFile } from './shared/drop-zone.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const modelSelect = $<HTMLSelectElement>('model-select');
@@ -108,18 +109,6 @@ $<HTMLFormElement>('controls').addEventListener('submit', (event) => {
 imageFile.addEventListener('change', () => imageFile.files?.[0] && showPhoto(imageFile.files[0]));
 modelSelect.addEventListener('change', updateButton);
 modelFiles.addEventListener('change', updateButton);
-for (const type of ['dragenter', 'dragover'] as const) {
-  originalFrame.addEventListener(type, (event) => {
-    event.preventDefault();
-    originalFrame.classList.add('drag');
-  });
-}
-originalFrame.addEventListener('dragleave', () => originalFrame.classList.remove('drag'));
-originalFrame.addEventListener('drop', (event) => {
-  event.preventDefault();
-  originalFrame.classList.remove('drag');
-  const file = event.dataTransfer?.files[0];
-  if (file) showPhoto(file);
-});
+acceptDroppedFile(originalFrame, showPhoto);
 
 void listModels();

@@ -5,6 +5,7 @@
 import { NstTranscodeCanceledError, NstTranscodeError, transcodeVideo, type BackendPreference, type TranscodeFormat } from '../../plugin/src/index.js';
 import type { ColorMatchMode } from 'nst-video-shaders';
 import { addModelOptions, fetchDemoModels } from './shared/demo-models.js';
+import { acceptDroppedFile } from './shared/drop-zone.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const modelSelect = $<HTMLSelectElement>('model-select');
@@ -115,18 +116,8 @@ cancelButton.addEventListener('click', () => running?.abort());
 videoFile.addEventListener('change', () => videoFile.files?.[0] && showVideo(videoFile.files[0]));
 modelSelect.addEventListener('change', updateButtons);
 modelFiles.addEventListener('change', updateButtons);
-for (const type of ['dragenter', 'dragover'] as const) {
-  originalFrame.addEventListener(type, (event) => {
-    event.preventDefault();
-    originalFrame.classList.add('drag');
-  });
-}
-originalFrame.addEventListener('dragleave', () => originalFrame.classList.remove('drag'));
-originalFrame.addEventListener('drop', (event) => {
-  event.preventDefault();
-  originalFrame.classList.remove('drag');
-  const file = event.dataTransfer?.files[0];
-  if (file && !running) showVideo(file);
+acceptDroppedFile(originalFrame, (file) => {
+  if (!running) showVideo(file);
 });
 
 void listModels();
