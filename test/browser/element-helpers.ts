@@ -47,6 +47,16 @@ export async function waitFor(condition: () => boolean, what: string, ms = 60000
   }
 }
 
+/** The live JS heap, MiB: Chromium's performance.memory after a full collection (flags in web-test-runner.config.mjs). */
+export function liveHeapMiB(): number {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  expect(gc, 'gc() (Chromium with --js-flags=--expose-gc)').to.be.a('function');
+  gc!();
+  const memory = (performance as Performance & { memory?: { usedJSHeapSize: number } }).memory;
+  expect(memory, 'performance.memory (Chromium)').to.not.equal(undefined);
+  return memory!.usedJSHeapSize / 2 ** 20;
+}
+
 /** The element's canvas (the stylised picture). */
 export function elementCanvas(element: NstVideoElement): HTMLCanvasElement {
   const canvas = element.shadowRoot?.querySelector('canvas');

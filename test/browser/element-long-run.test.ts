@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs-core';
 import { MIN_INPUT_SIZE } from 'nst-video/model';
 import type { NstVideoElement } from '../../plugin/src/index.js';
-import { FrameFeeder, MODEL_URL, makeElement, nextEvent, seeded, waitFor } from './element-helpers.js';
+import { FrameFeeder, MODEL_URL, liveHeapMiB, makeElement, nextEvent, seeded, waitFor } from './element-helpers.js';
 
 const [WIDTH, HEIGHT] = [64, 48];
 /**
@@ -30,16 +30,6 @@ interface Sample {
   heapMiB: number;
   tensors: number;
   tensorBytes: number;
-}
-
-/** The live JS heap: Chromium's performance.memory after a full collection (flags in web-test-runner.config.mjs). */
-function heapMiB(): number {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  expect(gc, 'gc() (Chromium with --js-flags=--expose-gc)').to.be.a('function');
-  gc!();
-  const memory = (performance as Performance & { memory?: { usedJSHeapSize: number } }).memory;
-  expect(memory, 'performance.memory (Chromium)').to.not.equal(undefined);
-  return memory!.usedJSHeapSize / 2 ** 20;
 }
 
 /** Yields to the event loop without setTimeout's 4 ms clamp, so waiting for a frame costs little. */
@@ -89,7 +79,7 @@ describe('<nst-video> over a long run', function () {
           // Sampled before each swap, once the previous swap's model has been let go.
           await feeder.settle([element], 100);
           const { numTensors, numBytes } = tf.memory();
-          samples.push({ frames: frame, heapMiB: heapMiB(), tensors: numTensors, tensorBytes: numBytes });
+          samples.push({ frames: frame, heapMiB: liveHeapMiB(), tensors: numTensors, tensorBytes: numBytes });
           const loaded = nextEvent(element, 'nst-model-load');
           element.model = models[(frame / SWAP_EVERY) % 2];
           await loaded;

@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs-core';
 import { loadStyleModel, transcodeVideo, type BrowserStyleModel } from '../../plugin/src/index.js';
-import { MODEL_URL, WASM_PATHS } from './element-helpers.js';
+import { MODEL_URL, WASM_PATHS, liveHeapMiB } from './element-helpers.js';
 
 /** LONG_CLIP_FRAMES frames of 64x48 (test/support/video-probe.ts). */
 const CLIP = '/test/generated/clips/long-64x48.mp4';
@@ -26,16 +26,6 @@ interface Sample {
   tensorMiB: number;
 }
 
-/** The live JS heap: Chromium's performance.memory after a full collection (flags in web-test-runner.config.mjs). */
-function heapMiB(): number {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  expect(gc, 'gc() (Chromium with --js-flags=--expose-gc)').to.be.a('function');
-  gc!();
-  const memory = (performance as Performance & { memory?: { usedJSHeapSize: number } }).memory;
-  expect(memory, 'performance.memory (Chromium)').to.not.equal(undefined);
-  return memory!.usedJSHeapSize / 2 ** 20;
-}
-
 describe('transcodeVideo on a long input', function () {
   let model: BrowserStyleModel;
   before(async () => {
@@ -54,7 +44,7 @@ describe('transcodeVideo on a long input', function () {
         total = totalFrames;
         if (frames % SAMPLE_EVERY !== 0) return;
         const { numTensors, numBytes } = tf.memory();
-        samples.push({ frames, heapMiB: heapMiB(), tensors: numTensors, tensorMiB: numBytes / 2 ** 20 });
+        samples.push({ frames, heapMiB: liveHeapMiB(), tensors: numTensors, tensorMiB: numBytes / 2 ** 20 });
       },
     });
     const seconds = (performance.now() - started) / 1000;
