@@ -150,6 +150,25 @@ describe('nst train (wasm, tiny loss network)', () => {
     await train(options(setup, out, { steps: 1, previewEvery: 0 }));
     await assert.rejects(train(options(setup, out, { steps: 2, resume: true, size: 36, explicitOptions: new Set(['size']) })), /--size is 36 but the checkpoint was trained with 32/);
   });
+
+  it('--init starts a new run from a trained model\'s weights (same architecture only)', async () => {
+    await useBackend('wasm');
+    const setup = await tinySetup('init');
+    const first = join(setup.root, 'first');
+    await train(options(setup, first, { steps: 3, previewEvery: 0 }));
+    // One step at a learning rate too small to move anything: the run's weights are --init's.
+    const warm = join(setup.root, 'warm');
+    await train(options(setup, warm, { steps: 1, lr: 1e-12, seed: 99, previewEvery: 0, init: first }));
+    const trained = (await readCheckpoint(join(first, CHECKPOINT_FILE))).weights;
+    const started = (await readCheckpoint(join(warm, CHECKPOINT_FILE))).weights;
+    for (const [name, values] of trained) {
+      // The model stores float16: --init's weights are the exported ones, within float16 rounding.
+      const largest = values.reduce((max, value, i) => Math.max(max, Math.abs(value - started.get(name)![i]) / Math.max(1, Math.abs(value))), 0);
+      assert.ok(largest < 1e-3, `${name}: the warm-started run's weights differ from the model's by ${largest}`);
+    }
+    assert.equal((await loadStyleModelFromDisk(warm)).metadata.training.initialisedFrom, first);
+    await assert.rejects(train(options(setup, join(setup.root, 'full'), { steps: 1, arch: 'full', init: first })), /--init ".*first" is a 16\/32\/64 network with 3 residual blocks, not the --arch full one/);
+  });
 });
 
 describe('nst train never loses a run', () => {

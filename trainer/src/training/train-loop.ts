@@ -22,7 +22,7 @@ import {
   type ArchitecturePresetName,
   type WeightStorage,
 } from 'nst-video/model';
-import { writeFileAtomically, writeStyleModel } from '../model-files.js';
+import { readStyleModelFromDisk, writeFileAtomically, writeStyleModel } from '../model-files.js';
 import { registerComposedConvGradients } from '../kernels/conv2d-gradients.js';
 import { GENERATED_BY } from '../version.js';
 import { Adam } from './adam.js';
@@ -58,6 +58,8 @@ export interface TrainOptions {
   /** Checkpoint every this many steps and/or seconds (whichever comes first). */
   checkpointEvery: { steps?: number; seconds?: number };
   resume: boolean;
+  /** A trained model (directory or model.json) whose weights a new run starts from; default: random. */
+  init?: string;
   previewEvery: number;
   previewImages?: string;
   /** Images per forward/backward pass; gradients are summed over a batch. Default: by backend. */
@@ -207,7 +209,7 @@ class TrainingSession {
     const styleImage = await loadStyleImage(options.style, styleImageSize(options));
     const styleGrams = styleTargets(vgg, styleImage, options.styleLayers);
     styleImage.dispose();
-    const variables = transformerVariables(options.arch, checkpoint?.weights ?? initialTransformerWeights(ARCHITECTURE_PRESETS[options.arch], options.seed));
+    const variables = transformerVariables(options.arch, checkpoint?.weights ?? (await startingWeights(options)));
     const adam = new Adam(options.lr);
     if (checkpoint) adam.loadState(checkpoint.adam, variables);
     const data = new TrainingData(options.content, files, options.size, options.seed ^ 0x5eed, log, checkpoint?.header.data);
@@ -395,6 +397,7 @@ class TrainingSession {
         backend: o.backend,
         lossNetwork: 'VGG19 (Keras, caffe preprocessing)',
         command: o.command,
+        ...(o.init && { initialisedFrom: o.init }),
       },
       generatedBy: GENERATED_BY,
     });
@@ -412,6 +415,24 @@ export function recentMeanLosses(history: readonly LossPoint[]): Omit<LossPoint,
   const recent = history.slice(-RECENT_STEPS);
   const mean = (key: keyof LossPoint) => recent.reduce((sum, p) => sum + p[key], 0) / recent.length;
   return { total: mean('total'), content: mean('content'), style: mean('style'), tv: mean('tv') };
+}
+
+/**
+ * A new run's first weights: random from --seed, or a trained model's (--init), which starts a new
+ * style from one that already paints, instead of from noise.
+ */
+async function startingWeights(options: ResolvedTrainOptions): Promise<ReadonlyMap<string, Float32Array>> {
+  const architecture = ARCHITECTURE_PRESETS[options.arch];
+  if (!options.init) return initialTransformerWeights(architecture, options.seed);
+  const model = await readStyleModelFromDisk(options.init);
+  const same = model.architecture.channels.join() === architecture.channels.join() && model.architecture.residualBlocks === architecture.residualBlocks;
+  if (!same) {
+    throw new Error(
+      `--init "${options.init}" is a ${model.architecture.channels.join('/')} network with ${model.architecture.residualBlocks} residual blocks, ` +
+        `not the --arch ${options.arch} one; pass the --arch it was trained with.`,
+    );
+  }
+  return model.weights;
 }
 
 /** The transformer's weights as trainable variables, checking each against the architecture. */
