@@ -5,7 +5,7 @@
  * media errors with their phase.
  */
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
-import { NstVideoError } from './nst-video-events.js';
+import { FORWARDED_MEDIA_EVENTS, NstVideoError } from './nst-video-events.js';
 
 export interface MediaSourceSettings {
   /** The page's own `<video>`, from the `media` slot. */
@@ -26,6 +26,8 @@ export interface MediaSourceCallbacks {
   /** Waiting for the camera (permission prompt) started or ended. */
   onWaiting(waiting: boolean): void;
   onError(error: NstVideoError): void;
+  /** One of FORWARDED_MEDIA_EVENTS from the video frames come from now. */
+  onMediaEvent(event: Event): void;
 }
 
 export class MediaSourceController implements ReactiveController {
@@ -156,6 +158,7 @@ export class MediaSourceController implements ReactiveController {
   private _activate(video: HTMLVideoElement): void {
     this._active = video;
     video.addEventListener('error', this._onMediaError);
+    for (const type of FORWARDED_MEDIA_EVENTS) video.addEventListener(type, this._onMediaEvent);
     this._callbacks.onVideoChange(video, this._kind);
   }
 
@@ -163,6 +166,7 @@ export class MediaSourceController implements ReactiveController {
     const video = this._active;
     if (video) {
       video.removeEventListener('error', this._onMediaError);
+      for (const type of FORWARDED_MEDIA_EVENTS) video.removeEventListener(type, this._onMediaEvent);
       if (video === this._video) {
         video.pause();
         video.srcObject = null;
@@ -177,6 +181,10 @@ export class MediaSourceController implements ReactiveController {
     this._active = null;
     this._kind = null;
   }
+
+  private readonly _onMediaEvent = (event: Event): void => {
+    if (event.target === this._active) this._callbacks.onMediaEvent(event);
+  };
 
   private readonly _onMediaError = (event: Event): void => {
     const video = event.target as HTMLVideoElement;

@@ -44,6 +44,19 @@ import { nstVideoStyles } from './nst-video-styles.js';
  * @fires nst-ready - The first stylised frame of a source or model is on screen (detail: width, height, backend, presentation).
  * @fires nst-error - Something failed (detail: error, phase: 'gpu' | 'camera' | 'model' | 'media' | 'device-lost').
  * @fires nst-stats - About once a second while running (detail: NstVideoStats).
+ * @fires play - The source started playing (re-fired from the source `<video>`, as are the media events below; plain, not bubbling, as `<video>`'s).
+ * @fires pause - The source paused (by `pause()`, at its end, or by the page pausing its slotted `<video>`); `paused` is true.
+ * @fires playing - The source's frames are moving after a start, a seek or a stall.
+ * @fires ended - The source reached its end (not with `loop`).
+ * @fires timeupdate - `currentTime` moved.
+ * @fires loadedmetadata - The source's duration and size are known.
+ * @fires durationchange - `duration` changed.
+ * @fires seeking - A seek (`currentTime = t`) started.
+ * @fires seeked - A seek finished.
+ * @fires waiting - Playback stalled for data.
+ * @fires volumechange - `muted` or `volume` changed.
+ * @fires emptied - The source was unloaded (before another one loads).
+ * @fires error - The source `<video>` failed (`nst-error` with phase `media` says why in words).
  *
  * @slot media - The page's own `<video>` to stylise (it is hidden; the element shows the result).
  * @slot placeholder - Shown while loading or waiting for the camera; defaults to a status line.
@@ -66,15 +79,15 @@ export class NstVideoElement extends LitElement {
   /** URL of a video to stylise. */
   @property() src: string | null = null;
   /** Stylise the camera. */
-  @property({ type: Boolean }) camera = false;
+  @property({ type: Boolean, reflect: true }) camera = false;
   /** Which camera: 'user' (front, default) or 'environment' (back). */
   @property({ attribute: 'facing-mode' }) facingMode = DEFAULT_FACING_MODE;
   /** Start playing as soon as the source is ready. */
-  @property({ type: Boolean }) autoplay = false;
-  /** Mute the sound of `src` (the camera is opened without sound). */
-  @property({ type: Boolean }) muted = false;
-  /** Loop `src`. */
-  @property({ type: Boolean }) loop = false;
+  @property({ type: Boolean, reflect: true }) autoplay = false;
+  /** Mute the sound of `src` or `srcObject` (the camera is opened without sound; a slotted `<video>` keeps its own). */
+  @property({ type: Boolean, reflect: true }) muted = false;
+  /** Loop `src` (a slotted `<video>` keeps its own `loop`). */
+  @property({ type: Boolean, reflect: true }) loop = false;
   /** Show the picture mirrored, as a selfie view. Snapshots and streams are not mirrored. */
   @property({ type: Boolean, reflect: true }) mirrored = false;
   /** 0..1: 0 shows the original, 1 the full style. */
@@ -110,6 +123,11 @@ export class NstVideoElement extends LitElement {
   private _error: NstVideoError | null = null;
   private _paused = true;
   private _hidden = false;
+  /**
+   * The element paused its source for a hidden page: the `pause` (and the `play` on return) that
+   * causes are not the page's doing, so they are not fired and do not change `paused`.
+   */
+  private _pausedForHidden = false;
   private _waitingForCamera = false;
   private _frameShown = false;
   private _presenterPromise: Promise<NstGpuPresenter> | null = null;
@@ -130,6 +148,7 @@ export class NstVideoElement extends LitElement {
         this._refreshStatus();
       },
       onError: (error) => this._fail(error),
+      onMediaEvent: (event) => this._onMediaEvent(event),
     });
     this._models = new ModelController(this, {
       onChange: (model, previous) => this._onModelChange(model, previous),
@@ -153,6 +172,38 @@ export class NstVideoElement extends LitElement {
   /** True unless playing (as `<video>.paused`). */
   get paused(): boolean {
     return this._paused;
+  }
+
+  /**
+   * The source's position in seconds (as `<video>.currentTime`); setting it seeks the source.
+   * 0 without a source; a live stream (camera, `srcObject`) cannot seek.
+   */
+  get currentTime(): number {
+    return this._media.video?.currentTime ?? 0;
+  }
+
+  set currentTime(seconds: number) {
+    const video = this._media.video;
+    if (video) video.currentTime = seconds;
+  }
+
+  /** The source's length in seconds: NaN without a source or before `loadedmetadata`, Infinity for a live stream (camera, `srcObject`). */
+  get duration(): number {
+    return this._media.video?.duration ?? NaN;
+  }
+
+  /** True once the source has played to its end (never with `loop`, never for a live stream). */
+  get ended(): boolean {
+    return this._media.video?.ended ?? false;
+  }
+
+  /** 0..1, the sound's volume for `src` and `srcObject` (as `<video>.volume`, which throws outside 0..1); a slotted `<video>` keeps its own. */
+  get volume(): number {
+    return this._sourceVideo.volume;
+  }
+
+  set volume(volume: number) {
+    this._sourceVideo.volume = volume;
   }
 
   /** The last error, until the model or the source changes. */
@@ -179,6 +230,7 @@ export class NstVideoElement extends LitElement {
   /** Starts (or resumes) playing the source and stylising it. */
   async play(): Promise<void> {
     this._paused = false;
+    this._pausedForHidden = false;
     this._refreshStatus();
     this._syncLoop();
     try {
@@ -193,6 +245,7 @@ export class NstVideoElement extends LitElement {
   /** Pauses the source; the last frame stays on screen. */
   pause(): void {
     this._paused = true;
+    this._pausedForHidden = false;
     this._media.pause();
     this._syncLoop();
     this._refreshStatus();
@@ -328,6 +381,7 @@ export class NstVideoElement extends LitElement {
   private _onVideoChange(video: HTMLVideoElement | null, kind: MediaSourceKind | null): void {
     this._error = this._error?.phase === 'model' ? this._error : null;
     this._frameShown = false;
+    this._pausedForHidden = false;
     this._loop.attach(video);
     this._loop.resetCounters();
     this._presenter?.releaseFrames();
@@ -337,6 +391,23 @@ export class NstVideoElement extends LitElement {
     }
     this._syncLoop();
     this._refreshStatus();
+  }
+
+  /** Fires the source's media event on the element; a pause or play the page did not ask the element for (the end of the source, the page's own `<video>`) is the element's too. */
+  private _onMediaEvent(event: Event): void {
+    if (event.type === 'play' || event.type === 'pause') {
+      if (this._pausedForHidden) {
+        if (event.type === 'play') this._pausedForHidden = false;
+        return;
+      }
+      const video = event.target as HTMLVideoElement;
+      if (this._paused !== video.paused) {
+        this._paused = video.paused;
+        this._syncLoop();
+        this._refreshStatus();
+      }
+    }
+    this.dispatchEvent(new Event(event.type));
   }
 
   private _onModelChange(model: BrowserStyleModel | null, previous: BrowserStyleModel | null): void {
@@ -453,8 +524,12 @@ export class NstVideoElement extends LitElement {
     const video = this._media.video;
     // A file pauses with the page; a live stream keeps running but is not stylised meanwhile.
     if (video && !(video.srcObject instanceof MediaStream) && !this._paused) {
-      if (this._hidden) video.pause();
-      else void video.play().catch(() => {});
+      if (this._hidden) {
+        this._pausedForHidden = !video.paused;
+        video.pause();
+      } else if (this._pausedForHidden) {
+        void video.play().catch(() => (this._pausedForHidden = false));
+      }
     }
     this._syncLoop();
     this._refreshStatus();

@@ -26,6 +26,28 @@ export const DEFAULT_FACING_MODE = 'user';
 /** How often `nst-stats` fires, in ms. */
 export const STATS_INTERVAL_MS = 1000;
 
+/**
+ * The source `<video>`'s events that `<nst-video>` fires again on itself, as plain `Event`s
+ * (not bubbling, as a `<video>`'s), so that code and players written for `<video>` (media-chrome)
+ * follow it: the ones the README lists, and those media-chrome's state reads (duration, volume,
+ * seeking, loading).
+ */
+export const FORWARDED_MEDIA_EVENTS = [
+  'loadedmetadata',
+  'durationchange',
+  'play',
+  'playing',
+  'pause',
+  'waiting',
+  'seeking',
+  'seeked',
+  'timeupdate',
+  'ended',
+  'volumechange',
+  'emptied',
+  'error',
+] as const;
+
 /** `idle`: nothing to show (no model or no source); `loading`: the model, the camera or the media is on its way. */
 export type NstVideoStatus = 'idle' | 'loading' | 'running' | 'paused' | 'error';
 
