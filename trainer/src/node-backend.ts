@@ -13,6 +13,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { isSoftwareGpu } from 'nst-video/model';
 import { availableCores, useWasmThreads, wasmThreadsInUse } from './wasm-threads.js';
 
 // PROD silences tfjs's "install tfjs-node" banner (tfjs-node cannot install here: it downloads
@@ -112,7 +113,7 @@ function probeWebGpu(): Promise<WebGpuProbe> {
       const hint = lavapipe ? '' : '; "npm run setup:vulkan" installs a software one into the project, for tests';
       return { available: false, software: false, description: `${answer.error ?? 'no WebGPU adapter'}${hint}`, nativeLog };
     }
-    const software = Boolean(answer.fallbackAdapter) || /llvmpipe|lavapipe|swiftshader|software/i.test(answer.description);
+    const software = Boolean(answer.fallbackAdapter) || isSoftwareGpu(answer.description);
     return { available: true, software, description: answer.description, driverFiles: answer.driverFiles, nativeLog };
   })();
   return webGpuProbe;

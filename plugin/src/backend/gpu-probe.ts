@@ -16,6 +16,11 @@ export interface GpuProbe {
 
 const SOFTWARE_GPU = /swiftshader|llvmpipe|lavapipe|software|basic render/i;
 
+/** Whether an adapter or renderer name is a software rasteriser's (the rule the browser and `nst` share). */
+export function isSoftwareGpu(description: string): boolean {
+  return SOFTWARE_GPU.test(description);
+}
+
 /** The WebGPU adapter of `gpu` (a window's navigator.gpu). */
 export async function probeWebGpu(gpu: GPU | undefined): Promise<GpuProbe> {
   if (!gpu) return { available: false, software: false, description: 'navigator.gpu is missing (WebGPU is off or unsupported in this browser)' };
@@ -24,7 +29,7 @@ export async function probeWebGpu(gpu: GPU | undefined): Promise<GpuProbe> {
   const info = adapter.info ?? ({} as GPUAdapterInfo);
   const description = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'unnamed adapter';
   const fallback = Boolean((info as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter);
-  return { available: true, software: fallback || SOFTWARE_GPU.test(description), description };
+  return { available: true, software: fallback || isSoftwareGpu(description), description };
 }
 
 /** The renderer behind a WebGL2 context (its unmasked name where the browser gives it). */
@@ -35,5 +40,5 @@ export function probeWebGl(): GpuProbe {
   const debugInfo = gl.getExtension('WEBGL_debug_renderer_info');
   const renderer = String(gl.getParameter(debugInfo ? debugInfo.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
   gl.getExtension('WEBGL_lose_context')?.loseContext();
-  return { available: true, software: SOFTWARE_GPU.test(renderer), description: renderer };
+  return { available: true, software: isSoftwareGpu(renderer), description: renderer };
 }

@@ -53,3 +53,5 @@ export type {
   StyleModelMetadata,
   WeightStorage,
 } from './weights-format.js';
+// Not the network, but DOM-free and needed on both sides too: nst's Node probe judges adapters by the same names.
+export { isSoftwareGpu } from '../backend/gpu-probe.js';
