@@ -40,6 +40,24 @@ describe('<nst-video> sources', function () {
     await expectRunning(element, 320, 240);
   });
 
+  it('src: stylises a blob: URL played once its metadata is in', async () => {
+    // A blob: URL has the whole file at once: the video is at HAVE_ENOUGH_DATA by loadedmetadata,
+    // before its first frame is decoded, and capturing that frame threw ("The image source is not usable").
+    const url = URL.createObjectURL(await (await fetch(CLIP_URL)).blob());
+    try {
+      element = makeElement({ ...COMMON, autoplay: false });
+      await nextEvent(element, 'nst-model-load');
+      const metadata = nextEvent(element, 'loadedmetadata');
+      element.src = url;
+      await metadata;
+      const running = expectRunning(element, 320, 240);
+      await element.play();
+      await running;
+    } finally {
+      URL.revokeObjectURL(url);
+    }
+  });
+
   it('srcObject: shows the network output for the frame it was given, not the input', async () => {
     const feeder = new FrameFeeder(160, 96);
     const draw = (context: CanvasRenderingContext2D) => {

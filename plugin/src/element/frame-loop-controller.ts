@@ -188,7 +188,8 @@ export class FrameLoopController implements ReactiveController {
     const model = this._callbacks.model();
     if (!video || !model || model.disposed || video.readyState < HTMLMediaElement.HAVE_CURRENT_DATA || !video.videoWidth) return;
     const started = performance.now();
-    const frame = await createImageBitmap(video);
+    const frame = await captureFrame(video);
+    if (!frame) return;
     const targetFps = this._callbacks.targetFps();
     const size = this._adaptive.next(Math.min(this._callbacks.inferenceSize(), frame.width, frame.height), targetFps);
     let presenter: NstGpuPresenter;
@@ -210,6 +211,22 @@ export class FrameLoopController implements ReactiveController {
     this._recent.push({ time: now, inferenceMs });
     this._adaptive.frameDone(now - started, now, targetFps);
     if (this._running) this._callbacks.onFrame();
+  }
+}
+
+/**
+ * The frame `video` shows, or null while it has none to give yet. `readyState` is not proof of
+ * one: where the whole file is there at once (a blob: URL, a fast server) it reaches
+ * HAVE_ENOUGH_DATA by `loadedmetadata`, before the first frame is decoded, and Chromium refuses
+ * such a video ("The image source is not usable", an InvalidStateError). The video's next
+ * `requestVideoFrameCallback` comes with that frame, so the loop waits for it.
+ */
+async function captureFrame(video: HTMLVideoElement): Promise<ImageBitmap | null> {
+  try {
+    return await createImageBitmap(video);
+  } catch (error) {
+    if ((error as DOMException).name === 'InvalidStateError') return null;
+    throw error;
   }
 }
 
