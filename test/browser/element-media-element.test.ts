@@ -67,6 +67,19 @@ describe('<nst-video> as a media element', function () {
     expect(element.currentTime).to.be.lessThan(1);
   });
 
+  it('play() right after setting src plays that src, as <video>.play() does', async () => {
+    element = makeElement({ ...COMMON });
+    await element.updateComplete;
+    element.src = CLIP_URL;
+    const playing = nextEvent(element, 'playing', 10000);
+    await element.play();
+    await playing;
+    const ready = nextEvent(element, 'nst-ready');
+    await nextEvent(element, 'timeupdate');
+    expect([element.paused, element.currentTime > 0], 'paused, and currentTime moves').to.deep.equal([false, true]);
+    await ready;
+  });
+
   it('reflects autoplay, loop, muted and camera; passes loop, muted and volume to the video', async () => {
     element = makeElement({ src: CLIP_URL });
     await element.updateComplete;

@@ -229,6 +229,9 @@ export class NstVideoElement extends LitElement {
 
   /** Starts (or resumes) playing the source and stylising it. */
   async play(): Promise<void> {
+    // A source set just before (`src`, `camera`, `srcObject`) waits for the next update: take it
+    // now, so that this plays it, as `<video>.play()` plays the src just set.
+    this._syncSources();
     this._paused = false;
     this._pausedForHidden = false;
     this._refreshStatus();
