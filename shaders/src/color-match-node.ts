@@ -4,14 +4,9 @@ import { FloatType, Node, NodeUpdateType, RenderTarget } from 'three/webgpu';
 import type { NodeFrame, Renderer, TextureNode } from 'three/webgpu';
 import { Fn, Loop, clamp, convertToTexture, float, floor, int, ivec2, max, mix, select, sqrt, texture, uniform, uv, vec2, vec3, vec4 } from 'three/tsl';
 import { displayEncodingOf, fromDisplay, rgbToYuv, toDisplay, yuvToRgb } from './color-spaces.js';
+import { COLOR_MATCH_MODES, DEFAULT_COLOR_MATCH, DEFAULT_COLOR_MATCH_MODE, type ColorMatchMode } from './defaults.js';
 import { FullScreenPass } from './render-pass.js';
 import { texelSize } from './sampling.js';
-
-/** How {@link ColorMatchNode} matches colours. */
-export type ColorMatchMode = 'luminance' | 'mean-variance';
-export const COLOR_MATCH_MODES: readonly ColorMatchMode[] = ['luminance', 'mean-variance'];
-export const DEFAULT_COLOR_MATCH = 0;
-export const DEFAULT_COLOR_MATCH_MODE: ColorMatchMode = 'luminance';
 
 /** Grid of cells of the first reduction stage, and taps per cell along each axis. */
 const GRID = 16;

@@ -2,8 +2,6 @@
 import type { Node } from 'three/webgpu';
 import { Fn, mix } from 'three/tsl';
 
-export const DEFAULT_STRENGTH = 1;
-
 /**
  * `mix(original, stylised, strength)`: strength 0 shows the original frame exactly, 1 the
  * stylised picture. A plain TSL function (no state), like three's `sepia`.

@@ -3,12 +3,20 @@
 import { DataTexture, RGBAFormat, UnsignedByteType } from 'three/webgpu';
 import type { Node, RenderTarget, Texture, TextureNode, WebGPURenderer } from 'three/webgpu';
 import { float, select, texture, uniform, uv, vec2, vec4 } from 'three/tsl';
-import { ColorMatchNode, DEFAULT_COLOR_MATCH, DEFAULT_COLOR_MATCH_MODE } from './color-match-node.js';
-import type { ColorMatchMode } from './color-match-node.js';
+import { ColorMatchNode } from './color-match-node.js';
+import {
+  DEFAULT_COLOR_MATCH,
+  DEFAULT_COLOR_MATCH_MODE,
+  DEFAULT_MOTION_BLOCK,
+  DEFAULT_SMOOTHING,
+  DEFAULT_STRENGTH,
+  MAX_MOTION_BLOCK,
+  type ColorMatchMode,
+} from './defaults.js';
 import { FullScreenPass } from './render-pass.js';
 import { sampleBilinear } from './sampling.js';
-import { DEFAULT_STRENGTH, strengthMix } from './strength-mix.js';
-import { DEFAULT_MOTION_BLOCK, DEFAULT_SMOOTHING, MAX_MOTION_BLOCK, TemporalSmoothingNode } from './temporal-smoothing-node.js';
+import { strengthMix } from './strength-mix.js';
+import { TemporalSmoothingNode } from './temporal-smoothing-node.js';
 
 function checkUnit(name: string, value: number): number {
   if (typeof value !== 'number' || !(value >= 0 && value <= 1)) {

@@ -4,16 +4,9 @@ import { HalfFloatType, Node, NodeUpdateType, RenderTarget, Vector2 } from 'thre
 import type { NodeFrame, Renderer, Texture, TextureNode } from 'three/webgpu';
 import { Fn, Loop, abs, convertToTexture, float, floor, ivec2, max, min, mix, nodeObject, smoothstep, texture, uniform, uv, vec2, vec4 } from 'three/tsl';
 import { displayEncodingOf, luma, toDisplay } from './color-spaces.js';
+import { DEFAULT_MOTION_BLOCK, DEFAULT_MOTION_RANGE, DEFAULT_MOTION_THRESHOLD, DEFAULT_SMOOTHING, MAX_MOTION_BLOCK } from './defaults.js';
 import { FullScreenPass } from './render-pass.js';
 import { texelSize } from './sampling.js';
-
-/** Defaults of the tunable parameters (thresholds on 0..1 display luma, the block in output pixels). */
-export const DEFAULT_SMOOTHING = 0.5;
-export const DEFAULT_MOTION_THRESHOLD = 0.04;
-export const DEFAULT_MOTION_RANGE = 0.05;
-export const DEFAULT_MOTION_BLOCK = 2;
-/** Largest motion block (the motion pass loops over block x block pixels). */
-export const MAX_MOTION_BLOCK = 16;
 
 /** A single pixel's luma must change this many times `motionThreshold` to count as motion. */
 const FINE_THRESHOLD_FACTOR = 2.5;

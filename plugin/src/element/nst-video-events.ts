@@ -4,7 +4,6 @@
  * e.detail.phase)` type-checks.
  */
 import type { BackendName, BackendPreference } from '../backend/select-backend.js';
-import { DEFAULT_COLOR_MATCH_MODE as SHADERS_DEFAULT_COLOR_MATCH_MODE, type ColorMatchMode } from 'nst-video-shaders';
 import type { PresentationApi } from './gpu-presenter.js';
 
 /** Short side, in px, of the picture the network sees. */
@@ -16,11 +15,8 @@ export const DEFAULT_INFERENCE_SIZE = 256;
 export const DEFAULT_TARGET_FPS = 15;
 /** The smallest short side `target-fps` lowers the network's input to: below it the style is mush. */
 export const MIN_ADAPTIVE_INFERENCE_SIZE = 64;
-export const DEFAULT_STRENGTH = 1;
-export const DEFAULT_SMOOTHING = 0.5;
-export const DEFAULT_COLOR_MATCH = 0;
-/** The shaders' default ('luminance'): keep the original's chroma, take the style's light and texture. */
-export const DEFAULT_COLOR_MATCH_MODE: ColorMatchMode = SHADERS_DEFAULT_COLOR_MATCH_MODE;
+/** The shaders' parameters (strength, smoothing, colour match) default to what the shaders do on their own. */
+export { DEFAULT_STRENGTH, DEFAULT_SMOOTHING, DEFAULT_COLOR_MATCH, DEFAULT_COLOR_MATCH_MODE } from 'nst-video-shaders/defaults';
 export const DEFAULT_BACKEND: BackendPreference = 'auto';
 export const DEFAULT_FACING_MODE = 'user';
 /** How often `nst-stats` fires, in ms. */

@@ -4,11 +4,13 @@ import { NstVideoElement, NstVideoError, DEFAULT_INFERENCE_SIZE, type NstVideoSt
 import { BrowserStyleModel, NstModelError, loadStyleModel, selectBackend, type BackendChoice } from 'nst-video/loader';
 import { ARCHITECTURE_PRESETS, MODEL_FORMAT_VERSION, encodeRandomStyleModel } from 'nst-video/model';
 import { NstStylizeChain, type ColorMatchMode } from 'nst-video-shaders';
+import { DEFAULT_SMOOTHING, COLOR_MATCH_MODES } from 'nst-video-shaders/defaults';
 
 const live = document.createElement('nst-video');
 const element: NstVideoElement = live;
 element.strength = 0.5;
 element.inferenceSize = DEFAULT_INFERENCE_SIZE;
+element.smoothing = DEFAULT_SMOOTHING;
 live.addEventListener('nst-error', (event) => {
   const phase: NstVideoError['phase'] = event.detail.phase;
   console.log(phase, event.detail.error.message);
@@ -19,7 +21,7 @@ live.addEventListener('nst-stats', (event) => {
 });
 const status: NstVideoStatus = live.status;
 const mode: ColorMatchMode = live.colorMatchMode;
-console.log(status, mode, document.querySelector('nst-video')?.paused, NstStylizeChain.name);
+console.log(status, COLOR_MATCH_MODES.includes(mode), document.querySelector('nst-video')?.paused, NstStylizeChain.name);
 
 export async function stylize(image: HTMLImageElement): Promise<ImageData> {
   const backend: BackendChoice = await selectBackend({ backend: 'auto', wasmPaths: '/wasm/' });
