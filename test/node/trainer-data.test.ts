@@ -2,7 +2,7 @@
 // once, empty folder refused, reproducible crops), `nst import-vgg` on a Keras-layout .h5 written
 // here with h5wasm, and the CLI's flags and defaults.
 import assert from 'node:assert/strict';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import h5wasm from 'h5wasm/node';
@@ -21,8 +21,11 @@ describe('training photos', () => {
     await writePhotos(join(root, 'nested', 'deeper'), 2, 9);
     await writeFile(join(root, 'broken.jpg'), 'not a jpeg');
     await writeFile(join(root, 'notes.txt'), 'ignored');
+    await symlink(join(root, 'photo-1.jpg'), join(root, 'linked.jpg'));
+    await symlink(join(root, 'missing.jpg'), join(root, 'dangling.jpg'));
     const files = await listImages(root);
-    assert.equal(files.length, 6);
+    assert.equal(files.length, 7);
+    assert.ok(files.includes('linked.jpg') && !files.includes('dangling.jpg'));
     assert.ok(files.includes(join('nested', 'deeper', 'photo-1.jpg')));
     const warnings: string[] = [];
     const data = new TrainingData(root, files, 24, 5, (m) => warnings.push(m));
@@ -59,6 +62,23 @@ describe('training photos', () => {
     assert.deepEqual(again.pixels, next.pixels);
     const other = new TrainingData(root, files, 16, 4, () => {});
     assert.notDeepEqual((await other.nextBatch(3)).pixels, (await new TrainingData(root, files, 16, 3, () => {}).nextBatch(3)).pixels);
+  });
+
+  it('--crop center cuts a photo the same way every time it comes (random crops differ)', async () => {
+    const root = await temporaryDirectory('center');
+    await writePhotos(root, 2);
+    const files = await listImages(root);
+    const cropsOfEachPhoto = async (crop: 'random' | 'center') => {
+      const data = new TrainingData(root, files, 16, 3, () => {}, undefined, crop);
+      const seen = new Map<string, Float32Array[]>();
+      for (let i = 0; i < 6; i++) {
+        const batch = await data.nextBatch(1);
+        seen.set(batch.files[0], [...(seen.get(batch.files[0]) ?? []), batch.pixels]);
+      }
+      return [...seen.values()];
+    };
+    for (const crops of await cropsOfEachPhoto('center')) for (const pixels of crops) assert.deepEqual(pixels, crops[0]);
+    assert.ok((await cropsOfEachPhoto('random')).some((crops) => crops.some((pixels) => !pixels.every((v, i) => v === crops[0][i]))));
   });
 });
 

@@ -123,6 +123,25 @@ describe('nst train (wasm, tiny loss network)', () => {
     assert.ok(Math.abs(report.stylePercentOfIdentity - (100 * report.styleLoss) / report.identityStyleLoss) < 1e-9 * report.stylePercentOfIdentity);
   });
 
+  it('--crop center reuses each photo\'s content features from the second epoch on, with the losses of recomputing them', async () => {
+    await useBackend('wasm');
+    const setup = await tinySetup('content-cache');
+    // 7 photos, batch 2: 10 steps are ~3 epochs.
+    const recomputed = await train(options(setup, join(setup.root, 'recomputed'), { steps: 10, crop: 'center', contentCache: 0, previewEvery: 0 }));
+    const kept = await train(options(setup, join(setup.root, 'kept'), { steps: 10, crop: 'center', previewEvery: 0 }));
+    assert.equal(recomputed.contentFeaturesReused, 0);
+    assert.equal(kept.contentFeaturesReused, 20 - 7);
+    const losses = async (run: string) => (await readFile(join(setup.root, run, 'train-log.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l).total as number);
+    const [a, b] = [await losses('recomputed'), await losses('kept')];
+    for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i] - b[i]) <= 1e-5 * Math.abs(a[i]), `step ${i + 1}: ${b[i]} with kept features, ${a[i]} recomputed`);
+
+    // The crop mode decides the weights: a resume keeps it.
+    await assert.rejects(
+      train(options(setup, join(setup.root, 'kept'), { steps: 12, resume: true, crop: 'random', explicitOptions: new Set(['crop']) })),
+      /--crop is "random" but the checkpoint was trained with "center"/,
+    );
+  });
+
   it('stops on a non-finite loss with a clear message and keeps the last good checkpoint', async () => {
     await useBackend('wasm');
     const setup = await tinySetup('nan');

@@ -12,6 +12,7 @@ import { DEFAULT_COLOR_MATCH, DEFAULT_COLOR_MATCH_MODE, DEFAULT_INFERENCE_SIZE, 
 import { runEval } from './commands/eval-command.js';
 import { parseCheckpointEvery, runTrain } from './commands/train-command.js';
 import * as defaults from './training/defaults.js';
+import { CROP_MODES } from './training/dataset.js';
 import { parseVggTap } from './training/vgg.js';
 import { NODE_BACKENDS } from './node-backend.js';
 import { availableCores, checkWasmThreads, MAX_WASM_THREADS } from './wasm-threads.js';
@@ -90,6 +91,12 @@ export function buildProgram(): Command {
     .addOption(new Option('--backend <name>', 'tfjs backend (auto: WebGPU on a hardware GPU, else wasm)').choices(['auto', ...NODE_BACKENDS]).default('auto'))
     .addOption(threadsOption())
     .addOption(new Option('--seed <n>', 'random seed (weights, crops, flips, order)').argParser(integer).default(defaults.DEFAULT_SEED))
+    .addOption(
+      new Option('--crop <mode>', 'how photos are cut to --size squares: random (place and mirror drawn each time) or center (the same crop every epoch, so each photo\'s content features are computed once and kept; see --content-cache)')
+        .choices(CROP_MODES)
+        .default(defaults.DEFAULT_CROP),
+    )
+    .addOption(new Option('--content-cache <MiB>', 'memory for the kept content features with --crop center (2 MiB per photo at 256 px; 0: recompute every step)').argParser(atLeast(0)).default(defaults.DEFAULT_CONTENT_CACHE_MIB))
     .addOption(
       new Option('--checkpoint-every <steps|time>', 'checkpoint every N steps, or every 300s / 5m')
         .argParser(flag(parseCheckpointEvery))

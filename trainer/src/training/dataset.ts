@@ -1,16 +1,26 @@
 /**
  * Training photos: every JPEG/PNG/WebP under a folder (recursively), resized so the short side is
- * the crop size, randomly cropped to a square, randomly flipped, in an order reshuffled every
- * epoch. All randomness comes from one `SeededRng` whose state, with the epoch's order and the
+ * the crop size, cut to a square (randomly placed and randomly mirrored, or always the centre: see
+ * `CropMode`), in an order reshuffled every epoch. All randomness comes from one `SeededRng` whose state, with the epoch's order and the
  * position in it, is the `DataState` a checkpoint stores.
  */
 import sharp from 'sharp';
+import { statSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { extname, join, relative } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { readRgbImage } from '../image-io.js';
-import { IMAGE_EXTENSIONS } from './defaults.js';
+import { DEFAULT_CROP, IMAGE_EXTENSIONS } from './defaults.js';
 import { SeededRng } from './rng.js';
+
+/**
+ * How a photo is cut to the training square: `random` draws its position and a mirror flip each
+ * time the photo comes (more variety); `center` always takes the unmirrored centre, as Johnson et
+ * al. 2016 and pytorch/examples do, so a photo's content features can be computed once
+ * (content-feature-cache.ts).
+ */
+export const CROP_MODES = ['random', 'center'] as const;
+export type CropMode = (typeof CROP_MODES)[number];
 
 export interface DataState {
   rngState: number;
@@ -40,9 +50,13 @@ export async function listImages(directory: string): Promise<string[]> {
   } catch (error) {
     throw new Error(`Cannot read the photo folder "${directory}": ${(error as Error).message}.`, { cause: error });
   }
+  const isImage = (name: string) => (IMAGE_EXTENSIONS as readonly string[]).includes(extname(name).toLowerCase());
+  const pathOf = (entry: (typeof entries)[number]) => join(entry.parentPath ?? (entry as { path?: string }).path ?? directory, entry.name);
+  // A symbolic link counts when it leads to a file (a folder of links to photos is a common way to pick a subset).
+  const isFileOrLinkToOne = (entry: (typeof entries)[number]) => entry.isFile() || (entry.isSymbolicLink() && statSync(pathOf(entry), { throwIfNoEntry: false })?.isFile() === true);
   const files = entries
-    .filter((entry) => entry.isFile() && (IMAGE_EXTENSIONS as readonly string[]).includes(extname(entry.name).toLowerCase()))
-    .map((entry) => relative(directory, join(entry.parentPath ?? (entry as { path?: string }).path ?? directory, entry.name)))
+    .filter((entry) => isImage(entry.name) && isFileOrLinkToOne(entry))
+    .map((entry) => relative(directory, pathOf(entry)))
     .sort();
   if (files.length === 0) {
     throw new Error(`No photos in "${directory}": put JPEG, PNG or WebP files in it (subfolders are searched too).`);
@@ -87,8 +101,11 @@ export class TrainingData {
   private _state: DataState;
   private readonly _warn: (message: string) => void;
 
-  constructor(directory: string, files: readonly string[], size: number, seed: number, warn: (message: string) => void, state?: DataState) {
+  readonly crop: CropMode;
+
+  constructor(directory: string, files: readonly string[], size: number, seed: number, warn: (message: string) => void, state?: DataState, crop: CropMode = DEFAULT_CROP) {
     this.directory = directory;
+    this.crop = crop;
     this.files = files;
     this.size = size;
     this._warn = warn;
@@ -132,11 +149,11 @@ export class TrainingData {
         this._state.order = this._rng.permutation(this.files.length);
       }
       const file = this.files[this._state.order[this._state.position++]];
-      const [u, v, f] = [this._rng.next(), this._rng.next(), this._rng.next()];
+      const [u, v, flip] = this.crop === 'center' ? [0.5, 0.5, false] : [this._rng.next(), this._rng.next(), this._rng.next() < 0.5];
       this._state.rngState = this._rng.state;
       if (this._state.unreadable.includes(file)) continue;
       try {
-        pixels.set(await loadSquareCrop(join(this.directory, file), this.size, u, v, f < 0.5), files.length * this.size * this.size * 3);
+        pixels.set(await loadSquareCrop(join(this.directory, file), this.size, u, v, flip), files.length * this.size * this.size * 3);
         files.push(file);
       } catch (error) {
         this._state.unreadable.push(file);

@@ -8,6 +8,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import type { ArchitecturePresetName, WeightStorage } from 'nst-video/model';
+import type { CropMode } from './dataset.js';
 
 export const VGG_LAYER_TAPS = [
   'relu1_1', 'relu1_2',
@@ -44,6 +45,12 @@ export const DEFAULT_SEED = 0;
 export const DEFAULT_CHECKPOINT_SECONDS = 300;
 export const DEFAULT_PREVIEW_EVERY = 100;
 export const DEFAULT_EXPORT_STORAGE: WeightStorage = 'float16';
+export const DEFAULT_CROP: CropMode = 'random';
+/**
+ * Memory for the photos' content features with --crop center, in MiB: a photo's relu4_2 features
+ * at 256 px take 2 MiB (32x32x512 floats), so this keeps 1000 photos (8000 at 128 px).
+ */
+export const DEFAULT_CONTENT_CACHE_MIB = 2048;
 /** Number of pixels a wasm micro-batch may hold (full net at 256 px batch 2 exceeds 4 GiB). */
 export const WASM_MICRO_BATCH_PIXELS = 256 * 256;
 export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp'] as const;

@@ -27,8 +27,9 @@ import { registerComposedConvGradients } from '../kernels/conv2d-gradients.js';
 import { GENERATED_BY } from '../version.js';
 import { Adam } from './adam.js';
 import { CHECKPOINT_FILE, readCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint.js';
-import { listImages, loadSquareCrop, loadStyleImage, styleImageSize, TrainingData, type Batch, type DataState } from './dataset.js';
-import { WASM_MICRO_BATCH_PIXELS, type VggTap } from './defaults.js';
+import { ContentFeatureCache } from './content-feature-cache.js';
+import { listImages, loadSquareCrop, loadStyleImage, styleImageSize, TrainingData, type Batch, type CropMode, type DataState } from './dataset.js';
+import { DEFAULT_CONTENT_CACHE_MIB, DEFAULT_CROP, WASM_MICRO_BATCH_PIXELS, type VggTap } from './defaults.js';
 import { lossCurveSvg, type LossPoint } from './loss-curve.js';
 import { contentTargets, perceptualLoss, styleTargets, sumOf } from './losses.js';
 import { ProgressReporter } from './progress.js';
@@ -55,6 +56,10 @@ export interface TrainOptions {
   styleSize?: number;
   styleLongSide?: number;
   seed: number;
+  /** How photos are cut to squares; default DEFAULT_CROP. `center` lets the content features be kept (see contentCache). */
+  crop?: CropMode;
+  /** Memory for the photos' content features with `crop: 'center'`, in MiB; default DEFAULT_CONTENT_CACHE_MIB, 0 keeps none. */
+  contentCache?: number;
   /** Checkpoint every this many steps and/or seconds (whichever comes first). */
   checkpointEvery: { steps?: number; seconds?: number };
   resume: boolean;
@@ -86,6 +91,8 @@ export interface TrainResult {
   /** Mean of the weighted loss terms over the last (up to) 20 steps. */
   finalLosses: Omit<LossPoint, 'step'>;
   modelDirectory: string;
+  /** Photos whose content features came from memory instead of a VGG pass, in this process (--crop center). */
+  contentFeaturesReused: number;
 }
 
 /** One JSON object per step, in the output directory. */
@@ -96,7 +103,7 @@ export class NonFiniteLossError extends Error {}
 
 /** The settings that decide the trained weights; a resume must keep them. */
 const DEFINING_OPTIONS = [
-  'arch', 'size', 'batch', 'lr', 'contentWeight', 'styleWeight', 'tvWeight', 'contentLayer', 'styleLayers', 'styleSize', 'styleLongSide', 'seed', 'microBatch',
+  'arch', 'size', 'batch', 'lr', 'contentWeight', 'styleWeight', 'tvWeight', 'contentLayer', 'styleLayers', 'styleSize', 'styleLongSide', 'seed', 'microBatch', 'crop',
 ] as const;
 
 /** Previews are at twice the crop size (capped at 256 px): how the model does on larger pictures. */
@@ -183,6 +190,7 @@ class TrainingSession {
     private readonly _adam: Adam,
     private readonly _history: LossPoint[],
     private readonly _previews: { pixels: Float32Array; count: number; size: number },
+    private readonly _contentCache: ContentFeatureCache | undefined,
   ) {
     this.step = _checkpoint?.header.step ?? 0;
     this.trainingSeconds = _checkpoint?.header.trainingSeconds ?? 0;
@@ -196,7 +204,7 @@ class TrainingSession {
     const progress = input.progress ?? new ProgressReporter();
     const log = input.log ?? ((message: string) => progress.message(message));
     const out = resolve(input.out);
-    const options: ResolvedTrainOptions = { ...input, out, microBatch: input.microBatch ?? defaultMicroBatch(input.backend, input.size, input.batch) };
+    const options: ResolvedTrainOptions = { ...input, out, crop: input.crop ?? DEFAULT_CROP, microBatch: input.microBatch ?? defaultMicroBatch(input.backend, input.size, input.batch) };
     if (options.styleLongSide === undefined) options.styleSize ??= options.size;
     const checkpoint = options.resume ? await readCheckpoint(join(out, CHECKPOINT_FILE)) : undefined;
     if (checkpoint) adoptCheckpointConfig(options, checkpoint.header.config, log);
@@ -212,7 +220,9 @@ class TrainingSession {
     const variables = transformerVariables(options.arch, checkpoint?.weights ?? (await startingWeights(options)));
     const adam = new Adam(options.lr);
     if (checkpoint) adam.loadState(checkpoint.adam, variables);
-    const data = new TrainingData(options.content, files, options.size, options.seed ^ 0x5eed, log, checkpoint?.header.data);
+    const data = new TrainingData(options.content, files, options.size, options.seed ^ 0x5eed, log, checkpoint?.header.data, options.crop);
+    const cacheMiB = options.contentCache ?? DEFAULT_CONTENT_CACHE_MIB;
+    const contentCache = options.crop === 'center' && cacheMiB > 0 ? new ContentFeatureCache(cacheMiB * 2 ** 20) : undefined;
     const history = await readHistory(join(out, TRAIN_LOG_FILE), checkpoint?.header.step ?? 0);
     const previewSize = Math.min(MAX_PREVIEW_SIZE, 2 * options.size);
     const previews = { ...(await loadPreviews(previewSize, options.previewImages ?? options.content, options.previewImages ? await listImages(options.previewImages) : files)), size: previewSize };
@@ -223,10 +233,11 @@ class TrainingSession {
     if (!checkpoint) await writePngStrip(join(out, 'previews', 'photos.png'), previews.pixels, previews.count, previewSize);
     log(
       `Training a ${options.arch} network on ${files.length} photos from ${options.content} at ${options.size} px, batch ${options.batch} ` +
-        `(micro-batch ${options.microBatch}), ${totalSteps} steps (${(totalSteps / stepsPerEpoch).toFixed(2)} epochs), on ${options.backend}` +
+        `(micro-batch ${options.microBatch}), ${options.crop} crops, ${totalSteps} steps (${(totalSteps / stepsPerEpoch).toFixed(2)} epochs), on ${options.backend}` +
+        (contentCache ? `; the photos' content features are kept in memory (up to ${cacheMiB} MiB)` : '') +
         (checkpoint ? `; resuming at step ${checkpoint.header.step}.` : '.'),
     );
-    return new TrainingSession(options, progress, log, totalSteps, data, checkpoint, files, vgg, styleGrams, variables, adam, history, previews);
+    return new TrainingSession(options, progress, log, totalSteps, data, checkpoint, files, vgg, styleGrams, variables, adam, history, previews, contentCache);
   }
 
   get finished(): boolean {
@@ -275,7 +286,7 @@ class TrainingSession {
       const count = Math.min(microBatch, batch.count - start);
       const fraction = count / batch.count;
       const contents = tf.tensor4d(batch.pixels.subarray(start * pixelsPerImage, (start + count) * pixelsPerImage), [count, size, size, 3]);
-      const target = contentTargets(this._vgg, this.options, contents);
+      const target = await this._contentTargets(contents, batch.files.slice(start, start + count));
       let kept: tf.Scalar[] = [];
       const { value, grads } = tf.variableGrads(() => {
         const outputs = transformerForward(this._variables, arch, contents);
@@ -301,6 +312,12 @@ class TrainingSession {
     const [total, content, style, tv] = Array.from(await stacked.data());
     tf.dispose([stacked, ...terms]);
     return { total, content, style, tv, gradients: new Map([...this._variables.keys()].map((name, i) => [name, sums![i]])) };
+  }
+
+  /** The content layer's features of `contents` (the photos `files`), which --crop center lets the cache keep. */
+  private _contentTargets(contents: tf.Tensor4D, files: readonly string[]): Promise<tf.Tensor4D> {
+    const compute = () => contentTargets(this._vgg, this.options, contents);
+    return this._contentCache ? this._contentCache.features(files, compute) : Promise.resolve(compute());
   }
 
   checkpointDue(): boolean {
@@ -360,6 +377,7 @@ class TrainingSession {
       trainingSeconds: this.trainingSeconds,
       finalLosses: recentMeanLosses(this._history),
       modelDirectory: this.options.out,
+      contentFeaturesReused: this._contentCache?.counts.hits ?? 0,
     };
   }
 
@@ -404,8 +422,8 @@ class TrainingSession {
   }
 }
 
-/** TrainOptions with the output folder resolved and the micro-batch decided. */
-type ResolvedTrainOptions = TrainOptions & { out: string; microBatch: number };
+/** TrainOptions with the output folder resolved and the crop mode and micro-batch decided. */
+type ResolvedTrainOptions = TrainOptions & { out: string; crop: CropMode; microBatch: number };
 
 /** How many of the last steps the reported losses average. */
 const RECENT_STEPS = 20;
