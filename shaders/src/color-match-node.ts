@@ -2,9 +2,10 @@
 // stylised luma (luminance transfer) or by matching each channel's mean and spread (mean-variance).
 import { FloatType, Node, NodeUpdateType, RenderTarget } from 'three/webgpu';
 import type { NodeFrame, Renderer, TextureNode } from 'three/webgpu';
-import { Fn, Loop, clamp, convertToTexture, float, floor, int, ivec2, max, mix, select, sqrt, texture, uniform, uv, vec2, vec3, vec4 } from 'three/tsl';
+import { Fn, Loop, clamp, float, floor, int, ivec2, max, mix, nodeObject, select, sqrt, texture, uniform, uv, vec2, vec3, vec4 } from 'three/tsl';
 import { displayEncodingOf, fromDisplay, rgbToYuv, toDisplay, yuvToRgb } from './color-spaces.js';
 import { COLOR_MATCH_MODES, DEFAULT_COLOR_MATCH, DEFAULT_COLOR_MATCH_MODE, type ColorMatchMode } from './defaults.js';
+import { textureOf } from './pass-texture.js';
 import { FullScreenPass } from './render-pass.js';
 import { texelSize } from './sampling.js';
 
@@ -24,13 +25,14 @@ const MAX_GAIN = 8;
  * - `mean-variance`: per channel `(s - mean_s) / std_s * std_r + mean_r` (Reinhard-style transfer
  *   in RGB), the gain clamped to [0, 8]. The means and standard deviations come from a two-stage
  *   reduction on the GPU: a 64x16 float target of per-cell moments (each cell averages 8x8 taps of
- *   both pictures), then a 4x1 float target holding mean_s, mean(s^2), mean_r, mean(r^2). Call
- *   `render()` (or let the node graph call `updateBefore`) once per frame before the matched
- *   colour is drawn; `luminance` mode needs no statistics.
+ *   both pictures), then a 4x1 float target holding mean_s, mean(s^2), mean_r, mean(r^2), drawn by
+ *   `updateBefore` (which three calls before drawing a material that uses the node, once per frame
+ *   of the renderer's animation loop: `NodeUpdateType.FRAME`); `luminance` mode needs none.
  *
- * `amount` (0..1) and `mode` are uniforms: changing them never rebuilds a shader.
+ * `amount` (0..1) and `mode` are uniforms: changing them never rebuilds a shader. Like
+ * {@link TemporalSmoothingNode} it extends `Node`, not three's deprecated `TempNode`.
  */
-export class ColorMatchNode extends Node {
+export class ColorMatchNode extends Node<'vec4'> {
   static get type(): string {
     return 'ColorMatchNode';
   }
@@ -43,9 +45,14 @@ export class ColorMatchNode extends Node {
   readonly amount = uniform(DEFAULT_COLOR_MATCH);
   /** 0: luminance transfer, 1: mean-variance transfer; set through `mode`. */
   readonly modeUniform = uniform(0);
-  /** 1: work on sRGB-encoded values (set from the renderer's outputColorSpace on each render). */
+  /** 1: work on sRGB-encoded values (set from the renderer's outputColorSpace on each update). */
   readonly displayEncoding = uniform(0);
 
+  // The statistics passes read both pictures through nodes of their own, pointed at the same
+  // textures on each update: `textureNode` may be another pass's result (temporal smoothing's),
+  // and reading that in these passes would run that pass again inside them.
+  private readonly _styledTexels: TextureNode;
+  private readonly _referenceTexels: TextureNode;
   private readonly _cellsRT: RenderTarget;
   private readonly _statsRT: RenderTarget;
   private readonly _cellsNode: TextureNode;
@@ -59,6 +66,8 @@ export class ColorMatchNode extends Node {
     this.referenceNode = referenceNode;
     this.amount.value = amount;
     this.mode = mode;
+    this._styledTexels = texture(textureNode.value);
+    this._referenceTexels = texture(referenceNode.value);
     this._cellsRT = new RenderTarget(4 * GRID, GRID, { depthBuffer: false, type: FloatType });
     this._cellsRT.texture.name = 'ColorMatchNode.cells';
     this._statsRT = new RenderTarget(4, 1, { depthBuffer: false, type: FloatType });
@@ -79,37 +88,30 @@ export class ColorMatchNode extends Node {
     this.modeUniform.value = mode === 'mean-variance' ? 1 : 0;
   }
 
-  /** Whether the matched colour depends on the statistics that `render()` computes. */
-  get needsStatistics(): boolean {
-    return this.amount.value > 0 && this.mode === 'mean-variance';
-  }
-
-  /** Computes the statistics of both pictures (two tiny passes). */
-  render(renderer: Renderer): void {
-    this.displayEncoding.value = displayEncodingOf(renderer);
-    if (this._cellsPass === null) this._cellsPass = new FullScreenPass('ColorMatch.cells', this._buildCellsFragment());
-    if (this._statsPass === null) this._statsPass = new FullScreenPass('ColorMatch.stats', this._buildStatsFragment());
-    this._cellsPass.render(renderer, this._cellsRT);
-    this._statsPass.render(renderer, this._statsRT);
-  }
-
+  /** Computes the statistics of both pictures (two tiny passes) where the matched colour needs them. */
   override updateBefore(frame: NodeFrame): undefined {
     const renderer = frame.renderer as Renderer;
     this.displayEncoding.value = displayEncodingOf(renderer);
-    if (this.needsStatistics) this.render(renderer);
+    if (this.amount.value === 0 || this.mode !== 'mean-variance') return undefined;
+    this._styledTexels.value = this.textureNode.value;
+    this._referenceTexels.value = this.referenceNode.value;
+    this._cellsPass ??= new FullScreenPass('ColorMatch.cells', Fn(() => this._cellsFragment())());
+    this._statsPass ??= new FullScreenPass('ColorMatch.stats', Fn(() => this._statsFragment())());
+    this._cellsPass.render(renderer, this._cellsRT);
+    this._statsPass.render(renderer, this._statsRT);
     return undefined;
   }
 
   override setup(): Node<'vec4'> {
     const coord = uv();
-    return this.apply(this.textureNode.sample(coord), this.referenceNode.sample(coord));
+    return this._matched(this.textureNode.sample(coord), this.referenceNode.sample(coord));
   }
 
   /**
    * The matched colour (working space, alpha of `styled`) for one pixel of the stylised picture and
-   * the same pixel of the reference; uses the statistics of the last `render()`.
+   * the same pixel of the reference; uses the statistics of the last update.
    */
-  apply(styled: Node<'vec4'>, reference: Node<'vec4'>): Node<'vec4'> {
+  private _matched(styled: Node<'vec4'>, reference: Node<'vec4'>): Node<'vec4'> {
     const s = toDisplay(styled, this.displayEncoding).rgb;
     const r = toDisplay(reference, this.displayEncoding).rgb;
     // Luminance transfer keeps the reference's chroma exactly: RGB = Y + offset(U, V), and where the
@@ -130,26 +132,24 @@ export class ColorMatchNode extends Node {
     return fromDisplay(vec4(result, styled.a), this.displayEncoding);
   }
 
-  /** Stage 1: texel (block * GRID + cx, cy) holds one moment of one picture over cell (cx, cy). */
-  private _buildCellsFragment(): Node<'vec4'> {
-    // Loops need a stack to be recorded on: build inside a Fn.
-    return Fn(() => this._cellsFragment())();
-  }
-
+  /**
+   * Stage 1: texel (block * GRID + cx, cy) holds one moment of one picture over cell (cx, cy).
+   * (Built inside a `Fn`, as is stage 2: loops need a stack to be recorded on.)
+   */
   private _cellsFragment(): Node<'vec4'> {
     const pixel = floor(uv().mul(vec2(4 * GRID, GRID)));
     const block = floor(pixel.x.div(GRID));
     const cell = vec2(pixel.x.sub(block.mul(GRID)), pixel.y);
-    const sizeS = texelSize(this.textureNode);
-    const sizeR = texelSize(this.referenceNode);
+    const sizeS = texelSize(this._styledTexels);
+    const sizeR = texelSize(this._referenceTexels);
     const sumS = vec3(0).toVar();
     const sumS2 = vec3(0).toVar();
     const sumR = vec3(0).toVar();
     const sumR2 = vec3(0).toVar();
     Loop({ type: 'int', start: 0, end: TAPS }, { type: 'int', start: 0, end: TAPS }, ({ i: ty, j: tx }) => {
       const at = cell.add(vec2(float(tx), float(ty)).add(0.5).div(TAPS)).div(GRID);
-      const s = toDisplay(this.textureNode.load(ivec2(at.mul(sizeS))), this.displayEncoding).rgb;
-      const r = toDisplay(this.referenceNode.load(ivec2(at.mul(sizeR))), this.displayEncoding).rgb;
+      const s = toDisplay(this._styledTexels.load(ivec2(at.mul(sizeS))), this.displayEncoding).rgb;
+      const r = toDisplay(this._referenceTexels.load(ivec2(at.mul(sizeR))), this.displayEncoding).rgb;
       sumS.addAssign(s);
       sumS2.addAssign(s.mul(s));
       sumR.addAssign(r);
@@ -160,10 +160,6 @@ export class ColorMatchNode extends Node {
   }
 
   /** Stage 2: texel q of the 4x1 target averages block q of the cells. */
-  private _buildStatsFragment(): Node<'vec4'> {
-    return Fn(() => this._statsFragment())();
-  }
-
   private _statsFragment(): Node<'vec4'> {
     const block = int(floor(uv().x.mul(4)));
     const sum = vec3(0).toVar();
@@ -184,7 +180,8 @@ export class ColorMatchNode extends Node {
 
 /**
  * Colour matching of `styled` to `reference` (see {@link ColorMatchNode}); `amount` 0..1 mixes
- * the stylised colour with the matched one.
+ * the stylised colour with the matched one. `styled` may be a pass such as `temporalSmoothing()`:
+ * its result texture is read, not a copy of it.
  */
-export const colorMatch = (styled: Node, reference: Node, amount: number = DEFAULT_COLOR_MATCH, mode: ColorMatchMode = DEFAULT_COLOR_MATCH_MODE): ColorMatchNode & Node<'vec4'> =>
-  new ColorMatchNode(convertToTexture(styled) as unknown as TextureNode, convertToTexture(reference) as unknown as TextureNode, amount, mode) as ColorMatchNode & Node<'vec4'>;
+export const colorMatch = (styled: Node<'vec4'>, reference: Node<'vec4'>, amount: number = DEFAULT_COLOR_MATCH, mode: ColorMatchMode = DEFAULT_COLOR_MATCH_MODE): ColorMatchNode =>
+  nodeObject(new ColorMatchNode(textureOf(styled), textureOf(reference), amount, mode));

@@ -3,13 +3,13 @@
 import { NoBlending, NodeMaterial, QuadMesh, RendererUtils } from 'three/webgpu';
 import type { Node, RenderTarget, Renderer } from 'three/webgpu';
 
-// Filled in by saveRendererState on first use (three keeps the same kind of module-level scratch object).
-let _rendererState = {} as RendererUtils.RendererState;
-
 /** A full-screen quad with its own opaque node material; `fragment` is built once. */
 export class FullScreenPass {
   readonly material: NodeMaterial;
   private readonly _quad: QuadMesh;
+  // One per pass, not one per module: a pass may draw while another is drawing (a node's
+  // updateBefore runs inside the draw of the material that uses it), and each must restore its own.
+  private _rendererState = {} as RendererUtils.RendererState;
 
   constructor(name: string, fragment: Node) {
     this.material = new NodeMaterial();
@@ -24,10 +24,10 @@ export class FullScreenPass {
 
   /** Draws into `target` (null: the renderer's canvas), leaving the renderer's state as it was. */
   render(renderer: Renderer, target: RenderTarget | null): void {
-    _rendererState = RendererUtils.resetRendererState(renderer, _rendererState);
+    this._rendererState = RendererUtils.resetRendererState(renderer, this._rendererState);
     renderer.setRenderTarget(target);
     this._quad.render(renderer);
-    RendererUtils.restoreRendererState(renderer, _rendererState);
+    RendererUtils.restoreRendererState(renderer, this._rendererState);
   }
 
   dispose(): void {

@@ -1,6 +1,6 @@
 // The whole post-processing chain the <nst-video> element draws each frame with:
 // stylised frame + original frame -> temporal smoothing -> colour matching -> strength -> target.
-import { DataTexture, RGBAFormat, UnsignedByteType } from 'three/webgpu';
+import { DataTexture, NodeUpdateType, RGBAFormat, UnsignedByteType } from 'three/webgpu';
 import type { Node, RenderTarget, Texture, TextureNode, WebGPURenderer } from 'three/webgpu';
 import { float, select, texture, uniform, uv, vec2, vec4 } from 'three/tsl';
 import { ColorMatchNode } from './color-match-node.js';
@@ -72,7 +72,6 @@ export class NstStylizeChain {
 
   private readonly _styledNode: TextureNode;
   private readonly _originalNode: TextureNode;
-  private readonly _smoothedNode: TextureNode;
   private readonly _strength = uniform(DEFAULT_STRENGTH);
   private readonly _flipStyledY = uniform(0);
   private readonly _placeholder: DataTexture;
@@ -88,11 +87,12 @@ export class NstStylizeChain {
     const coord = uv();
     const styledCoord = select(this._flipStyledY.greaterThan(0.5), vec2(coord.x, float(1).sub(coord.y)), coord) as Node<'vec2'>;
     this.temporalSmoothing = new TemporalSmoothingNode(sampleBilinear(this._styledNode, styledCoord), this._originalNode, DEFAULT_SMOOTHING);
-    this._smoothedNode = texture(this.temporalSmoothing.texture);
-    this.colorMatching = new ColorMatchNode(this._smoothedNode, this._originalNode, DEFAULT_COLOR_MATCH, DEFAULT_COLOR_MATCH_MODE);
-    const original = this._originalNode.sample(coord);
-    const matched = this.colorMatching.apply(this._smoothedNode.sample(coord), original);
-    const shown = strengthMix(original, matched, this._strength);
+    this.colorMatching = new ColorMatchNode(this.temporalSmoothing.getTextureNode(), this._originalNode, DEFAULT_COLOR_MATCH, DEFAULT_COLOR_MATCH_MODE);
+    // Each render() is a new frame, however fast they come (a transcoder, a test): the passes step
+    // once per draw of the output, not once per frame of the renderer's animation loop.
+    this.temporalSmoothing.updateBeforeType = NodeUpdateType.RENDER;
+    this.colorMatching.updateBeforeType = NodeUpdateType.RENDER;
+    const shown = strengthMix(this._originalNode.sample(coord), this.colorMatching, this._strength);
     this._outputPass = new FullScreenPass('NstStylizeChain.output', vec4(shown.rgb, 1));
   }
 
@@ -149,14 +149,17 @@ export class NstStylizeChain {
     return this._height;
   }
 
-  /** Output size = the source video's resolution. A new size clears the temporal history. */
+  /**
+   * Output size = the source video's resolution: draw into a target (or a canvas) of this size.
+   * A new size clears the temporal history.
+   */
   setSize(width: number, height: number): void {
     if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
       throw new RangeError(`NstStylizeChain.setSize needs positive integer sizes; got ${width}x${height}.`);
     }
+    if (width !== this._width || height !== this._height) this.reset();
     this._width = width;
     this._height = height;
-    this.temporalSmoothing.setSize(width, height);
   }
 
   /**
@@ -174,10 +177,7 @@ export class NstStylizeChain {
     if (styledWidth > 0) {
       this.temporalSmoothing.motionBlock = Math.min(MAX_MOTION_BLOCK, Math.max(DEFAULT_MOTION_BLOCK, Math.round(this._width / styledWidth)));
     }
-    this.temporalSmoothing.render(this.renderer);
-    this._smoothedNode.value = this.temporalSmoothing.texture;
-    this.colorMatching.displayEncoding.value = this.temporalSmoothing.displayEncoding.value;
-    if (this.colorMatching.needsStatistics) this.colorMatching.render(this.renderer);
+    // Drawing the output runs the passes first (their updateBefore).
     this._outputPass.render(this.renderer, target);
   }
 

@@ -1,10 +1,11 @@
 // Motion-adaptive temporal smoothing: removes the style network's flicker where the picture is
 // still and follows the network where the INPUT moves, so moving things leave no ghost trail.
 import { HalfFloatType, Node, NodeUpdateType, RenderTarget, Vector2 } from 'three/webgpu';
-import type { NodeFrame, Renderer, Texture, TextureNode } from 'three/webgpu';
-import { Fn, Loop, abs, convertToTexture, float, floor, ivec2, max, min, mix, nodeObject, smoothstep, texture, uniform, uv, vec2, vec4 } from 'three/tsl';
+import type { NodeFrame, Renderer, TextureNode } from 'three/webgpu';
+import { Fn, Loop, abs, float, floor, ivec2, max, min, mix, nodeObject, smoothstep, texture, uniform, uv, vec2, vec4 } from 'three/tsl';
 import { displayEncodingOf, luma, toDisplay } from './color-spaces.js';
 import { DEFAULT_MOTION_BLOCK, DEFAULT_MOTION_RANGE, DEFAULT_MOTION_THRESHOLD, DEFAULT_SMOOTHING, MAX_MOTION_BLOCK } from './defaults.js';
+import { passResultTexture, textureOf } from './pass-texture.js';
 import { FullScreenPass } from './render-pass.js';
 import { texelSize } from './sampling.js';
 
@@ -31,13 +32,19 @@ const _size = /*@__PURE__*/ new Vector2();
  * where the network's receptive field reaches past the changed pixels.
  * With the defaults, sensor noise up to about 0.03 per channel (8/255) stays below the thresholds.
  *
- * Passes per update: luma (both kinds, explicit texel loads, so the input's own filter settings and
- * type do not matter), motion per block, blend. State: the smoothed colour and the lumas, each a pair
- * of half-float render targets swapped once per update. `reset()` makes the next update output
- * styled_t unchanged. The result (`texture`, or the node's value in a node graph) is a working-space
- * colour, alpha 1.
+ * Passes per update (`updateBefore`, which three calls before drawing a material that uses the node,
+ * once per frame of the renderer's animation loop: `NodeUpdateType.FRAME`, like three's
+ * AfterImageNode): luma (both kinds, explicit texel loads, so the input's own filter settings and
+ * type do not matter), motion per block, blend, at the size of the target being drawn (the drawing
+ * buffer's when that is the canvas). State: the smoothed colour and the lumas, each a pair of
+ * half-float render targets swapped once per update. `reset()` makes the next update output
+ * styled_t unchanged. The result (the node's value, or `getTextureNode()` for passes that read
+ * texels) is a working-space colour, alpha 1.
+ *
+ * It extends `Node`, as three's own passes do in the three.js it is built for (0.187), where
+ * `TempNode` is deprecated and warns when constructed.
  */
-export class TemporalSmoothingNode extends Node {
+export class TemporalSmoothingNode extends Node<'vec4'> {
   static get type(): string {
     return 'TemporalSmoothingNode';
   }
@@ -65,7 +72,8 @@ export class TemporalSmoothingNode extends Node {
   private _readRT: RenderTarget;
   private _writeRT: RenderTarget;
   private readonly _historyNode: TextureNode;
-  private readonly _resultNode: TextureNode;
+  /** The latest result, for whoever reads the node (builds this node where it is read). */
+  private readonly _textureNode: TextureNode;
   private _lumaReadRT: RenderTarget;
   private _lumaWriteRT: RenderTarget;
   private readonly _lumaNowNode: TextureNode;
@@ -84,7 +92,7 @@ export class TemporalSmoothingNode extends Node {
     this._readRT = TemporalSmoothingNode._makeTarget('TemporalSmoothingNode.history');
     this._writeRT = TemporalSmoothingNode._makeTarget('TemporalSmoothingNode.result');
     this._historyNode = texture(this._readRT.texture);
-    this._resultNode = texture(this._readRT.texture);
+    this._textureNode = passResultTexture(this, this._readRT.texture);
     this._lumaReadRT = TemporalSmoothingNode._makeTarget('TemporalSmoothingNode.lumaPrevious');
     this._lumaWriteRT = TemporalSmoothingNode._makeTarget('TemporalSmoothingNode.luma');
     this._lumaNowNode = texture(this._lumaWriteRT.texture);
@@ -100,9 +108,9 @@ export class TemporalSmoothingNode extends Node {
     return target;
   }
 
-  /** The latest result (valid after the first update). */
-  get texture(): Texture {
-    return this._readRT.texture;
+  /** The latest result as a texture node (what three's passes offer to passes that read texels). */
+  getTextureNode(): TextureNode {
+    return this._textureNode;
   }
 
   /** Size of the output and of the history, in pixels. Resizing clears the history. */
@@ -145,8 +153,11 @@ export class TemporalSmoothingNode extends Node {
     this._historyValid.value = 0;
   }
 
-  /** Renders one smoothing step (call once per new frame); the result is then `texture`. */
-  render(renderer: Renderer): void {
+  /** One smoothing step, at the size of the target being drawn. */
+  override updateBefore(frame: NodeFrame): undefined {
+    const renderer = frame.renderer as Renderer;
+    const size = renderer.getRenderTarget() ?? renderer.getDrawingBufferSize(_size);
+    this.setSize(size.width, size.height);
     this.displayEncoding.value = displayEncodingOf(renderer);
     this._lumaPass ??= new FullScreenPass('TemporalSmoothing.luma', this._buildLumaFragment());
     this._motionPass ??= new FullScreenPass('TemporalSmoothing.motion', Fn(() => this._motionFragment())());
@@ -159,20 +170,13 @@ export class TemporalSmoothingNode extends Node {
     this._pass.render(renderer, this._writeRT);
     [this._readRT, this._writeRT] = [this._writeRT, this._readRT];
     [this._lumaReadRT, this._lumaWriteRT] = [this._lumaWriteRT, this._lumaReadRT];
-    this._resultNode.value = this._readRT.texture;
+    this._textureNode.value = this._readRT.texture;
     this._historyValid.value = 1;
-  }
-
-  override updateBefore(frame: NodeFrame): undefined {
-    const renderer = frame.renderer as Renderer;
-    renderer.getDrawingBufferSize(_size);
-    this.setSize(_size.x, _size.y);
-    this.render(renderer);
     return undefined;
   }
 
-  override setup(): Node<'vec4'> {
-    return this._resultNode;
+  override setup(): TextureNode {
+    return this._textureNode;
   }
 
   /**
@@ -236,9 +240,8 @@ export class TemporalSmoothingNode extends Node {
 
 /**
  * Motion-adaptive temporal smoothing of `styled` driven by the change of `input` (see
- * {@link TemporalSmoothingNode}). In a node graph it steps once per frame of the renderer's
- * animation loop (three's `NodeUpdateType.FRAME`, like `afterImage`), at the drawing buffer's size;
- * call `render(renderer)` instead to step it yourself.
+ * {@link TemporalSmoothingNode}): it steps once per frame of the renderer's animation loop, at the
+ * size of the target drawn, like three's `afterImage`.
  */
-export const temporalSmoothing = (styled: Node, input: Node, smoothing: number = DEFAULT_SMOOTHING): TemporalSmoothingNode & Node<'vec4'> =>
-  new TemporalSmoothingNode(nodeObject(styled) as Node<'vec4'>, convertToTexture(input) as unknown as TextureNode, smoothing) as TemporalSmoothingNode & Node<'vec4'>;
+export const temporalSmoothing = (styled: Node<'vec4'>, input: Node<'vec4'>, smoothing: number = DEFAULT_SMOOTHING): TemporalSmoothingNode =>
+  nodeObject(new TemporalSmoothingNode(nodeObject(styled), textureOf(input), smoothing));

@@ -289,6 +289,17 @@ for (const backend of BACKENDS) {
       target.dispose();
     });
 
+    it('leaves the renderer\'s render target as it found it (its passes draw while the output draws)', async () => {
+      const [styledTexture, originalTexture, target, before] = [pictureTexture(styled), pictureTexture(original), floatTarget(), floatTarget()];
+      Object.assign(fx.chain, DEFAULTS, { smoothing: 0.5, colorMatch: 1, colorMatchMode: 'mean-variance' });
+      fx.renderer.setRenderTarget(before);
+      fx.chain.render(styledTexture, originalTexture, target);
+      const after = fx.renderer.getRenderTarget();
+      fx.renderer.setRenderTarget(null);
+      expect(after === before, 'the render target set before render()').to.equal(true);
+      disposeAll(styledTexture, originalTexture, target, before);
+    });
+
     it('names the parameter and its range when given a bad value', () => {
       // Each setter throws before it changes anything, so the shared chain is left as it was.
       expect(() => (fx.chain.strength = 2)).to.throw(RangeError, /strength must be a number from 0 to 1; got 2/);

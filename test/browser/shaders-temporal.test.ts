@@ -145,8 +145,7 @@ for (const backend of BACKENDS) {
     });
 
     it('temporalSmoothing() and colorMatch() work on their own in a node material', async () => {
-      fx.renderer.setPixelRatio(1);
-      fx.renderer.setSize(WIDTH, HEIGHT, false); // a node graph's passes take the drawing buffer's size
+      // The canvas keeps its default 300x150: the passes take the size of the target drawn.
       const clip = makeClip(() => warmScene(), 5);
       const fullSize = clip.styled.map((styled) => {
         // The network stand-in at full resolution, so that no resampling is involved.
