@@ -1,21 +1,23 @@
 // The WebGPU zero-copy route of <nst-video>, on this machine's software adapter (which cannot
 // present to a canvas, so the chain draws into a render target): three.js on tfjs's GPUDevice, the
-// network output copied buffer -> rgba32float texture on the GPU. It must draw the same picture as
-// the readback route (RGBA8 DataTexture) through the same NstStylizeChain.
+// network output handed over as a 'webgpu-buffer' frame and copied into an rgba32float texture on
+// the GPU. It must draw the same picture as a 'readback' frame (RGBA8) through the same
+// NstStylizeChain.
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs-core';
-import { FloatType, LinearSRGBColorSpace, RenderTarget, UnsignedByteType, WebGPURenderer } from 'three/webgpu';
+import { ExternalTexture, FloatType, LinearSRGBColorSpace, RenderTarget, UnsignedByteType, WebGPURenderer, type Texture } from 'three/webgpu';
 import { NstStylizeChain } from 'nst-video-shaders';
 import { loadStyleModel } from '../../plugin/src/index.js';
-import { gpuFrameTexture, pixelFrameTexture } from '../../plugin/src/element/gpu-presenter.js';
+import { StyledFrameTexture } from '../../plugin/src/element/gpu-presenter.js';
 import { SharedWebGpuDevice, tfjsWebGpuDevice } from '../../plugin/src/element/shared-webgpu-device.js';
+import type { StyledPixels } from '../../plugin/src/element/styled-frame.js';
 import { MODEL_URL } from './element-helpers.js';
 
 // 36 px wide: rows of the GPU buffer need padding to 256 bytes (16 texels), which the copy must skip.
 const [WIDTH, HEIGHT] = [36, 20];
 
 describe('<nst-video> WebGPU zero-copy route', function () {
-  it('tfjs output -> rgba32float texture on the shared device draws the same picture as the readback route', async () => {
+  it('a webgpu-buffer frame (tfjs output copied to an rgba32float texture on the shared device) draws the same picture as a readback frame', async () => {
     const model = await loadStyleModel(MODEL_URL, { backend: 'webgpu' });
     const device = tfjsWebGpuDevice();
     expect(device, 'tfjs runs on WebGPU').to.exist;
@@ -38,9 +40,11 @@ describe('<nst-video> WebGPU zero-copy route', function () {
     const rgbaInput = new Uint8Array(WIDTH * HEIGHT * 4);
     values.forEach((value, i) => (rgbaInput[Math.floor(i / 3) * 4 + (i % 3)] = value));
     for (let i = 3; i < rgbaInput.length; i += 4) rgbaInput[i] = 255;
-    const original = pixelFrameTexture({ data: rgbaInput, width: WIDTH, height: HEIGHT });
+    const pixelsFrame = (data: Uint8Array): StyledPixels => ({ kind: 'readback', data, width: WIDTH, height: HEIGHT, release: () => {} });
+    const originalTexture = new StyledFrameTexture(renderer);
+    const original = originalTexture.update(pixelsFrame(rgbaInput));
 
-    const draw = async (styled: Parameters<NstStylizeChain['render']>[0]) => {
+    const draw = async (styled: Texture) => {
       const chain = makeChain();
       const target = new RenderTarget(WIDTH, HEIGHT, { type: UnsignedByteType });
       chain.render(styled, original, target);
@@ -52,19 +56,21 @@ describe('<nst-video> WebGPU zero-copy route', function () {
 
     // Readback route: the output read to the CPU as RGBA8.
     const readBack = await model.toRgbaPixels(model.stylizeTensor(input));
-    const viaCpu = await draw(pixelFrameTexture({ data: new Uint8Array(readBack.data.buffer), width: readBack.width, height: readBack.height }));
+    const readbackTexture = new StyledFrameTexture(renderer);
+    const viaCpu = await draw(readbackTexture.update(pixelsFrame(new Uint8Array(readBack.data.buffer))));
     // Zero-copy route.
     const shared = new SharedWebGpuDevice(device!);
     expect(shared.active).to.equal(true);
     const before = tf.memory().numTensors;
-    const frame = shared.toTexture(model.stylizeTensor(input));
-    expect(tf.memory().numTensors, 'no tensor left behind').to.equal(before);
-    expect((frame.texture as GPUTexture).format).to.equal('rgba32float');
-    const texture = gpuFrameTexture(frame);
+    const frame = shared.frame(() => model.stylizeTensor(input));
+    expect(frame.kind).to.equal('webgpu-buffer');
+    const gpuTexture = new StyledFrameTexture(renderer);
+    const texture = gpuTexture.update(frame);
     expect(texture.type).to.equal(FloatType);
+    expect(((texture as ExternalTexture).sourceTexture as GPUTexture).format).to.equal('rgba32float');
     const viaGpu = await draw(texture);
-    texture.dispose();
     frame.release();
+    expect(tf.memory().numTensors, 'no tensor left behind once the frame is released').to.equal(before);
 
     let maxDiff = 0;
     let sum = 0;
@@ -79,8 +85,7 @@ describe('<nst-video> WebGPU zero-copy route', function () {
     expect(spread, 'a picture, not a flat colour').to.be.greaterThan(10);
     expect(maxDiff).to.be.at.most(1);
 
-    shared.remove();
-    original.dispose();
+    for (const target of [originalTexture, readbackTexture, gpuTexture]) target.dispose();
     input.dispose();
     model.dispose();
     renderer.dispose();

@@ -9,15 +9,15 @@
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import type { BrowserStyleModel } from '../load-style-model.js';
 import { AdaptiveInferenceSize } from './adaptive-inference-size.js';
-import type { NstGpuPresenter, StyledFrame } from './gpu-presenter.js';
 import { NstVideoError } from './nst-video-events.js';
-import { stylizeFrame } from './stylize-frame.js';
+import type { StyledFrame } from './styled-frame.js';
+import type { TfjsBridge } from './tfjs-bridge.js';
 
 export interface FrameLoopCallbacks {
   /** The model to stylise with; null skips frames. */
   model(): BrowserStyleModel | null;
-  /** The presenter, created on first use. */
-  presenter(): Promise<NstGpuPresenter>;
+  /** The network's way to the presenter, created on first use. */
+  bridge(): Promise<TfjsBridge>;
   /** The user's inference size (short side, px): the most the network is given. */
   inferenceSize(): number;
   /** Frames per second to lower the inference size for; 0: never lower it. */
@@ -192,19 +192,19 @@ export class FrameLoopController implements ReactiveController {
     if (!frame) return;
     const targetFps = this._callbacks.targetFps();
     const size = this._adaptive.next(Math.min(this._callbacks.inferenceSize(), frame.width, frame.height), targetFps);
-    let presenter: NstGpuPresenter;
+    let bridge: TfjsBridge;
     let styled: StyledFrame;
     try {
-      presenter = await this._callbacks.presenter();
-      styled = await stylizeFrame(model, presenter, frame, size);
+      bridge = await this._callbacks.bridge();
+      styled = await bridge.stylize(model, frame, size);
     } catch (error) {
       frame.close();
       throw error;
     }
     const inferenceMs = performance.now() - started;
-    this._zeroCopy = 'release' in styled;
+    this._zeroCopy = styled.kind !== 'readback';
     const { width, height } = frame;
-    await presenter.present(styled, frame);
+    await bridge.presenter.present(styled, frame);
     this._size = { width, height, inferenceWidth: styled.width, inferenceHeight: styled.height };
     this._frames++;
     const now = performance.now();

@@ -1,7 +1,8 @@
 /**
  * Puts stylised frames on screen with three.js: the styled frame and the original it was made
  * from go through the shaders' NstStylizeChain (strength, temporal smoothing, colour matching)
- * into a canvas at the source's resolution.
+ * into a canvas at the source's resolution. It only draws: how a frame got out of tfjs, and
+ * whether tfjs shares this GPU, is TfjsBridge's business (the frame's `kind` says which route).
  *
  * WebGPU presents on a real GPU. A software or fallback WebGPU adapter (SwiftShader in headless
  * Chromium) crashes the GPU process when it presents to a canvas, taking every WebGL context on
@@ -10,14 +11,9 @@
 // The published .d.ts names WebGPU types (GPUDevice, GPUTexture): a consumer's tsc gets them from here.
 /// <reference types="@webgpu/types" preserve="true" />
 import { DataTexture, ExternalTexture, FloatType, LinearFilter, LinearSRGBColorSpace, NoColorSpace, RGBAFormat, Texture, UnsignedByteType, WebGPURenderer } from 'three/webgpu';
-import * as tf from '@tensorflow/tfjs-core';
 import { NstStylizeChain, type ColorMatchMode } from 'nst-video-shaders';
 import { probeWebGpu } from '../backend/gpu-probe.js';
-import { SharedWebGlBackend } from './shared-webgl-backend.js';
-import { SharedWebGpuDevice, tfjsWebGpuDevice } from './shared-webgpu-device.js';
-
-/** What turns the network's output into a texture the renderer can draw without a readback. */
-export type TfjsSharing = SharedWebGlBackend | SharedWebGpuDevice;
+import type { StyledFrame, StyledPixels, StyledWebGpuBuffer } from './styled-frame.js';
 
 export type PresentationApi = 'webgpu' | 'webgl2';
 
@@ -27,6 +23,16 @@ export interface PresenterChoice {
   readonly reason: string;
 }
 
+export interface PresenterOptions {
+  ownerDocument?: Document;
+  /** Default: `choosePresentation()`. */
+  choice?: PresenterChoice;
+  /** The WebGPU device to render on (tfjs's, to draw its buffers); default: a device of the renderer's own. */
+  device?: GPUDevice | null;
+  /** Called once if the GPU device or the WebGL context is lost; the presenter is unusable after that. */
+  onLost?: (error: NstDeviceLostError) => void;
+}
+
 /** The chain's parameters, as the element's attributes set them. */
 export interface PresenterParameters {
   strength: number;
@@ -34,26 +40,6 @@ export interface PresenterParameters {
   colorMatch: number;
   colorMatchMode: ColorMatchMode;
 }
-
-/** RGBA8 pixels of the styled frame, read back from tfjs (wasm, cpu, or a GPU backend that could not share). */
-export interface StyledPixels {
-  readonly data: Uint8Array;
-  readonly width: number;
-  readonly height: number;
-}
-
-/**
- * The styled frame as a texture on the renderer's own WebGL2 context or WebGPU device (tfjs
- * shares it): RGBA float 0..1, first row at the top. `release()` hands it back after drawing.
- */
-export interface StyledGpuTexture {
-  readonly texture: WebGLTexture | GPUTexture;
-  readonly width: number;
-  readonly height: number;
-  release(): void;
-}
-
-export type StyledFrame = StyledPixels | StyledGpuTexture;
 
 /** Raised when the GPU or its context goes away; the element reports it as phase 'device-lost'. */
 export class NstDeviceLostError extends Error {
@@ -76,18 +62,15 @@ export class NstGpuPresenter {
   readonly canvas: HTMLCanvasElement;
   readonly renderer: WebGPURenderer;
   private _chain: NstStylizeChain;
-  /** What the chain's pipelines were built for (on WebGPU a float texture needs other ones). */
-  private _chainInput: 'pixels' | 'gpu' | null = null;
+  /** The kind of frame the chain's pipelines were built for (on WebGPU a float texture needs other ones). */
+  private _chainInput: StyledFrame['kind'] | null = null;
   private _parameters: PresenterParameters | null = null;
-  private _styled: DataTexture | null = null;
+  private readonly _styled: StyledFrameTexture;
   private _original: Texture<ImageBitmap> | null = null;
   private _originalBitmap: ImageBitmap | null = null;
   private _width = 0;
   private _height = 0;
   private _disposed = false;
-  private _shared: SharedWebGlBackend | null = null;
-  private _device: SharedWebGpuDevice | null = null;
-  private _sharing: Promise<SharedWebGlBackend | null> | null = null;
 
   private constructor(
     readonly choice: PresenterChoice,
@@ -97,6 +80,7 @@ export class NstGpuPresenter {
     this.canvas = canvas;
     this.renderer = renderer;
     this._chain = new NstStylizeChain(renderer);
+    this._styled = new StyledFrameTexture(renderer);
   }
 
   /** The shaders' chain frames go through. */
@@ -104,21 +88,14 @@ export class NstGpuPresenter {
     return this._chain;
   }
 
-  /**
-   * Makes a canvas and a three.js renderer on it. `onLost` is called once if the GPU device or
-   * the WebGL context is lost; the presenter is unusable after that.
-   */
-  static async create(options: { ownerDocument?: Document; choice?: PresenterChoice; onLost?: (error: NstDeviceLostError) => void } = {}): Promise<NstGpuPresenter> {
+  /** Makes a canvas and a three.js renderer on it. */
+  static async create(options: PresenterOptions = {}): Promise<NstGpuPresenter> {
     const doc = options.ownerDocument ?? document;
     const choice = options.choice ?? (await choosePresentation(doc.defaultView?.navigator.gpu));
     const canvas = doc.createElement('canvas');
     let renderer: WebGPURenderer;
-    let sharedDevice: SharedWebGpuDevice | null = null;
     if (choice.api === 'webgpu') {
-      // On tfjs's own device when it runs on WebGPU: its output buffers are then ours to draw.
-      const device = tfjsWebGpuDevice();
-      sharedDevice = device ? new SharedWebGpuDevice(device) : null;
-      renderer = new WebGPURenderer({ canvas, antialias: false, alpha: false, ...(device && { device }) });
+      renderer = new WebGPURenderer({ canvas, antialias: false, alpha: false, ...(options.device && { device: options.device }) });
     } else {
       // Our own context: preserveDrawingBuffer lets snapshot(), captureStream() and drawImage()
       // read the last frame at any time, not only in the task that drew it.
@@ -135,17 +112,12 @@ export class NstGpuPresenter {
       options.onLost?.(new NstDeviceLostError(`The ${info.api} device was lost (${info.message}). The element will try to start again; reload the page if it does not.`));
     };
     await renderer.init();
-    const presenter = new NstGpuPresenter(choice, canvas, renderer);
-    presenter._device = sharedDevice;
-    return presenter;
+    return new NstGpuPresenter(choice, canvas, renderer);
   }
 
-  get width(): number {
-    return this._width;
-  }
-
-  get height(): number {
-    return this._height;
+  /** The WebGL2 context frames are drawn with; null when presenting through WebGPU. */
+  get gl(): WebGL2RenderingContext | null {
+    return this.choice.api === 'webgl2' ? ((this.renderer.backend as unknown as { gl?: WebGL2RenderingContext }).gl ?? null) : null;
   }
 
   /** Sets the chain's parameters; they apply from the next frame. */
@@ -164,91 +136,27 @@ export class NstGpuPresenter {
 
   /**
    * Draws one frame: `styled` (the network's output, any size) over `original` (the source frame
-   * it was made from, shown at its own resolution). Takes ownership of `original` and closes it.
+   * it was made from, shown at its own resolution). Takes ownership of both: closes `original`
+   * and releases `styled`.
    */
   async present(styled: StyledFrame, original: ImageBitmap): Promise<void> {
-    if (this._disposed) {
-      original.close();
-      if ('release' in styled) styled.release();
-      return;
-    }
-    this._resize(original.width, original.height);
-    this._setOriginal(original);
-    this._useChainFor('release' in styled ? 'gpu' : 'pixels');
-    if ('release' in styled) {
-      // tfjs drew on this context: three's cached GL state is stale.
-      if (this.choice.api === 'webgl2') this.renderer.resetState();
-      const texture = gpuFrameTexture(styled);
-      try {
-        this.chain.render(texture, this._original!, null);
-      } finally {
-        texture.dispose();
-        styled.release();
+    try {
+      if (this._disposed) {
+        original.close();
+        return;
       }
-      return;
+      this._resize(original.width, original.height);
+      this._setOriginal(original);
+      this._useChainFor(styled.kind);
+      this.chain.render(this._styled.update(styled), this._original!, null);
+    } finally {
+      styled.release();
     }
-    this.chain.render(this._setStyled(styled), this._original!, null);
-  }
-
-  /**
-   * Zero-copy when tfjs and the renderer can share the GPU: on WebGPU, the renderer was made on
-   * tfjs's device; on WebGL2, tfjs is moved onto the renderer's context (once). Resolves with the
-   * sharing while tfjs still runs there, else null (frames are then read back and uploaded).
-   */
-  async shareWithTfjs(): Promise<TfjsSharing | null> {
-    if (this._disposed) return null;
-    if (this._device) return this._device.active ? this._device : null;
-    const gl = this.gl;
-    if (!this._sharing && gl && tf.getBackend() === 'webgl') {
-      this._sharing = SharedWebGlBackend.start(gl).then(
-        (shared) => (this._shared = shared),
-        (error: Error) => {
-          console.warn(`<nst-video>: frames are read back from tfjs (sharing the WebGL context failed: ${error.message})`);
-          return null;
-        },
-      );
-    }
-    const shared = this._sharing ? await this._sharing : null;
-    return shared?.active ? shared : null;
-  }
-
-  /** True once tfjs has run on this renderer's context: its tensors die with the presenter. */
-  get sharesTfjs(): boolean {
-    return this._shared !== null;
-  }
-
-  /** The WebGL2 context frames are drawn with; null when presenting through WebGPU. */
-  get gl(): WebGL2RenderingContext | null {
-    return this.choice.api === 'webgl2' ? ((this.renderer.backend as unknown as { gl?: WebGL2RenderingContext }).gl ?? null) : null;
-  }
-
-  /**
-   * Puts the GL state where tfjs's WebGL backend expects it before it runs on the shared context
-   * (tfjs sets these once, when it creates a context of its own).
-   */
-  prepareForTfjs(): void {
-    const gl = this.gl;
-    if (!gl) return;
-    gl.bindFramebuffer(gl.FRAMEBUFFER, null);
-    gl.disable(gl.DEPTH_TEST);
-    gl.disable(gl.STENCIL_TEST);
-    gl.disable(gl.BLEND);
-    gl.disable(gl.DITHER);
-    gl.disable(gl.POLYGON_OFFSET_FILL);
-    gl.disable(gl.SAMPLE_COVERAGE);
-    gl.enable(gl.SCISSOR_TEST);
-    gl.enable(gl.CULL_FACE);
-    gl.cullFace(gl.BACK);
-    gl.colorMask(true, true, true, true);
-    gl.pixelStorei(gl.UNPACK_FLIP_Y_WEBGL, false);
-    gl.pixelStorei(gl.UNPACK_PREMULTIPLY_ALPHA_WEBGL, false);
-    gl.pixelStorei(gl.UNPACK_ALIGNMENT, 4);
   }
 
   /** Lets go of the frame textures and the temporal history (the source changed). */
   releaseFrames(): void {
-    this._styled?.dispose();
-    this._styled = null;
+    this._styled.dispose();
     this._original?.dispose();
     this._original = null;
     this._originalBitmap?.close();
@@ -260,11 +168,9 @@ export class NstGpuPresenter {
     if (this._disposed) return;
     this._disposed = true;
     this.chain.dispose();
-    this._styled?.dispose();
+    this._styled.dispose();
     this._original?.dispose();
     this._originalBitmap?.close();
-    this._shared?.remove();
-    this._device?.remove();
     this.renderer.dispose();
   }
 
@@ -273,7 +179,7 @@ export class NstGpuPresenter {
    * (RGBA8 filterable, rgba32float not): when frames switch between the readback and the
    * zero-copy route, a new chain is made (the temporal history starts again).
    */
-  private _useChainFor(input: 'pixels' | 'gpu'): void {
+  private _useChainFor(input: StyledFrame['kind']): void {
     if (this._chainInput === input) return;
     const first = this._chainInput === null;
     this._chainInput = input;
@@ -306,35 +212,73 @@ export class NstGpuPresenter {
     this._originalBitmap?.close();
     this._originalBitmap = bitmap;
   }
+}
 
-  private _setStyled(pixels: StyledPixels): DataTexture {
-    const current = this._styled;
+/**
+ * A styled frame of any kind as a texture the chain can sample: pixels are uploaded into an RGBA8
+ * texture, a WebGPU buffer is copied into an rgba32float texture on the GPU, a WebGL texture is
+ * sampled where it is. The upload and copy targets are kept while the frame size stays the same.
+ */
+export class StyledFrameTexture {
+  private _pixels: DataTexture | null = null;
+  private _copy: GPUTexture | null = null;
+  /** Three's wrapper around this frame's GPU texture, which three did not make. */
+  private _external: ExternalTexture | null = null;
+
+  constructor(private readonly _renderer: WebGPURenderer) {}
+
+  /** `frame` as a texture, until the next call. Does not release `frame`. */
+  update(frame: StyledFrame): Texture {
+    this._external?.dispose();
+    this._external = null;
+    if (frame.kind === 'readback') return this._upload(frame);
+    const texture = new ExternalTexture(frame.kind === 'webgl-texture' ? frame.texture : this._copyToTexture(frame));
+    texture.type = FloatType;
+    texture.format = RGBAFormat;
+    (texture as unknown as { image: { width: number; height: number } }).image = { width: frame.width, height: frame.height };
+    this._external = frameTexture(texture);
+    return this._external;
+  }
+
+  /** Frees the targets; the next `update` makes new ones. */
+  dispose(): void {
+    this._external?.dispose();
+    this._external = null;
+    this._pixels?.dispose();
+    this._pixels = null;
+    this._copy?.destroy();
+    this._copy = null;
+  }
+
+  private _upload(pixels: StyledPixels): DataTexture {
+    const current = this._pixels;
     if (current && current.image.width === pixels.width && current.image.height === pixels.height) {
       current.image.data = pixels.data;
       current.needsUpdate = true;
       return current;
     }
     current?.dispose();
-    const texture = pixelFrameTexture(pixels);
-    this._styled = texture;
-    return texture;
+    this._pixels = frameTexture(new DataTexture(pixels.data, pixels.width, pixels.height, RGBAFormat, UnsignedByteType));
+    this._pixels.needsUpdate = true;
+    return this._pixels;
   }
-}
 
-/** A three.js texture wrapping a styled frame that is already on the GPU (not copied). */
-export function gpuFrameTexture(styled: StyledGpuTexture): ExternalTexture {
-  const texture = new ExternalTexture(styled.texture);
-  texture.type = FloatType;
-  texture.format = RGBAFormat;
-  (texture as unknown as { image: { width: number; height: number } }).image = { width: styled.width, height: styled.height };
-  return frameTexture(texture);
-}
-
-/** A three.js texture for styled pixels read back from tfjs (RGBA8, first row at the top). */
-export function pixelFrameTexture(pixels: StyledPixels): DataTexture {
-  const texture = frameTexture(new DataTexture(pixels.data, pixels.width, pixels.height, RGBAFormat, UnsignedByteType));
-  texture.needsUpdate = true;
-  return texture;
+  private _copyToTexture(frame: StyledWebGpuBuffer): GPUTexture {
+    const device = (this._renderer.backend as unknown as { device: GPUDevice }).device;
+    if (!this._copy || this._copy.width !== frame.width || this._copy.height !== frame.height) {
+      this._copy?.destroy();
+      this._copy = device.createTexture({
+        label: 'nst-video styled frame',
+        size: [frame.width, frame.height],
+        format: 'rgba32float',
+        usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST,
+      });
+    }
+    const encoder = device.createCommandEncoder({ label: 'nst-video styled frame copy' });
+    encoder.copyBufferToTexture({ buffer: frame.buffer, bytesPerRow: frame.bytesPerRow, rowsPerImage: frame.height }, { texture: this._copy }, [frame.width, frame.height]);
+    device.queue.submit([encoder.finish()]);
+    return this._copy;
+  }
 }
 
 function frameTexture<T extends Texture>(texture: T): T {

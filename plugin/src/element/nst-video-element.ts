@@ -9,7 +9,7 @@ import { BROWSER_BACKENDS, type BackendPreference } from '../backend/select-back
 import type { BrowserStyleModel } from '../load-style-model.js';
 import { MIN_INPUT_SIZE } from '../model/index.js';
 import { FrameLoopController } from './frame-loop-controller.js';
-import { NstGpuPresenter, type NstDeviceLostError } from './gpu-presenter.js';
+import type { NstDeviceLostError, NstGpuPresenter } from './gpu-presenter.js';
 import { MediaSourceController, type MediaSourceKind } from './media-source-controller.js';
 import { ModelController } from './model-controller.js';
 import {
@@ -28,6 +28,7 @@ import {
   type NstVideoStatus,
 } from './nst-video-events.js';
 import { nstVideoStyles } from './nst-video-styles.js';
+import { TfjsBridge } from './tfjs-bridge.js';
 
 /**
  * Shows a video source repainted in the style of a model, frame by frame, as a media element.
@@ -130,7 +131,7 @@ export class NstVideoElement extends LitElement {
   private _pausedForHidden = false;
   private _waitingForCamera = false;
   private _frameShown = false;
-  private _presenterPromise: Promise<NstGpuPresenter> | null = null;
+  private _bridgePromise: Promise<TfjsBridge> | null = null;
   private _statsTimer = 0;
   private readonly _sourceVideo: HTMLVideoElement;
   private readonly _media: MediaSourceController;
@@ -156,7 +157,7 @@ export class NstVideoElement extends LitElement {
     });
     this._loop = new FrameLoopController(this, {
       model: () => this._models.model,
-      presenter: () => this._ensurePresenter(),
+      bridge: () => this._ensureBridge(),
       inferenceSize: () => Math.max(MIN_INPUT_SIZE, Math.round(finiteOr(this.inferenceSize, DEFAULT_INFERENCE_SIZE))),
       targetFps: () => this._targetFps(),
       onFrame: () => this._onFrame(),
@@ -442,24 +443,24 @@ export class NstVideoElement extends LitElement {
     else this._loop.stop();
   }
 
-  private _ensurePresenter(): Promise<NstGpuPresenter> {
-    this._presenterPromise ??= NstGpuPresenter.create({ ownerDocument: this.ownerDocument, onLost: (error) => this._onDeviceLost(error) }).then(
-      (presenter) => {
+  private _ensureBridge(): Promise<TfjsBridge> {
+    this._bridgePromise ??= TfjsBridge.create({ ownerDocument: this.ownerDocument, onLost: (error) => this._onDeviceLost(error) }).then(
+      (bridge) => {
         if (!this.isConnected) {
-          presenter.dispose();
+          bridge.dispose();
           throw new NstVideoError('gpu', '<nst-video> was removed while its renderer started.');
         }
-        presenter.canvas.setAttribute('part', 'canvas');
-        this._presenter = presenter;
+        bridge.presenter.canvas.setAttribute('part', 'canvas');
+        this._presenter = bridge.presenter;
         this._applyParameters();
-        return presenter;
+        return bridge;
       },
       (error: Error) => {
-        this._presenterPromise = null;
+        this._bridgePromise = null;
         throw error instanceof NstVideoError ? error : new NstVideoError('gpu', `The renderer could not start: ${error.message}`, { cause: error });
       },
     );
-    return this._presenterPromise;
+    return this._bridgePromise;
   }
 
   private _onDeviceLost(error: NstDeviceLostError): void {
@@ -471,16 +472,15 @@ export class NstVideoElement extends LitElement {
   }
 
   private _releasePresenter(): void {
-    const presenter = this._presenterPromise;
-    this._presenterPromise = null;
+    const bridge = this._bridgePromise;
+    this._bridgePromise = null;
     this._presenter = null;
-    void presenter?.then(
-      (p) =>
+    void bridge?.then(
+      (b) =>
         this._loop.idle().then(() => {
-          const modelOnContext = p.sharesTfjs;
-          p.dispose();
-          // The model's weights lived on the presenter's GL context: load them again.
-          if (modelOnContext && this.isConnected) this._models.reload();
+          const weightsLost = b.disposeLosesWeights;
+          b.dispose();
+          if (weightsLost && this.isConnected) this._models.reload();
         }),
       () => {},
     );

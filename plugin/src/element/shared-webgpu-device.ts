@@ -1,11 +1,12 @@
 /**
- * Zero-copy from tfjs to three.js on WebGPU: three's renderer is made on tfjs's GPUDevice
- * and each network output goes GPU buffer -> rgba32float texture with one
- * `copyBufferToTexture`, never through the CPU.
+ * Zero-copy from tfjs to three.js on WebGPU: three's renderer is made on tfjs's GPUDevice, so
+ * each network output is a GPU buffer the renderer can copy into a texture (one
+ * `copyBufferToTexture`), never through the CPU.
  */
-// The published .d.ts names WebGPU types (GPUDevice, GPUTexture): a consumer's tsc gets them from here.
+// The published .d.ts names WebGPU types (GPUDevice): a consumer's tsc gets them from here.
 /// <reference types="@webgpu/types" preserve="true" />
 import * as tf from '@tensorflow/tfjs-core';
+import { rgbaUnitFloat, type StyledWebGpuBuffer } from './styled-frame.js';
 
 /** Bytes per row of a buffer -> texture copy must be a multiple of this. */
 const ROW_ALIGNMENT = 256;
@@ -19,8 +20,6 @@ export function tfjsWebGpuDevice(): GPUDevice | null {
 }
 
 export class SharedWebGpuDevice {
-  private _texture: GPUTexture | null = null;
-
   constructor(readonly device: GPUDevice) {}
 
   /** True while tfjs runs on this device. */
@@ -28,45 +27,18 @@ export class SharedWebGpuDevice {
     return tfjsWebGpuDevice() === this.device;
   }
 
-  /**
-   * The network output `rgb` ([h, w, 3], 0..255) as an rgba32float texture (0..1, first row at
-   * the top) on the shared device. Disposes `rgb`. The texture is reused for the next frame of the
-   * same size: draw it before asking for the next.
-   */
-  toTexture(rgb: tf.Tensor3D): { texture: GPUTexture; width: number; height: number; release: () => void } {
+  /** Runs `network`; its output stays on the device, as a buffer with rows padded for a copy to a texture. */
+  frame(network: () => tf.Tensor3D): StyledWebGpuBuffer {
+    const rgb = tf.tidy(network);
     const [height, width] = rgb.shape;
-    // Rows of the buffer are padded so that bytesPerRow is a multiple of 256.
-    const paddedWidth = Math.ceil((width * TEXEL_BYTES) / ROW_ALIGNMENT) * (ROW_ALIGNMENT / TEXEL_BYTES);
-    const rgba = tf.tidy(() => {
-      const colour = tf.clipByValue(tf.div(rgb, 255), 0, 1);
-      const withAlpha = tf.concat([colour, tf.ones([height, width, 1])], 2);
-      return paddedWidth === width ? withAlpha : tf.pad(withAlpha, [[0, 0], [0, paddedWidth - width], [0, 0]]);
-    });
-    rgb.dispose();
+    const rowLength = Math.ceil((width * TEXEL_BYTES) / ROW_ALIGNMENT) * (ROW_ALIGNMENT / TEXEL_BYTES);
+    const rgba = rgbaUnitFloat(rgb, rowLength);
     const data = rgba.dataToGPU();
     rgba.dispose();
-    try {
-      if (!data.buffer) throw new Error('tfjs gave no GPU buffer for the frame.');
-      if (!this._texture || this._texture.width !== width || this._texture.height !== height) {
-        this._texture?.destroy();
-        this._texture = this.device.createTexture({
-          label: 'nst-video styled frame',
-          size: [width, height],
-          format: 'rgba32float',
-          usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST,
-        });
-      }
-      const encoder = this.device.createCommandEncoder({ label: 'nst-video styled frame copy' });
-      encoder.copyBufferToTexture({ buffer: data.buffer, bytesPerRow: paddedWidth * TEXEL_BYTES, rowsPerImage: height }, { texture: this._texture }, [width, height]);
-      this.device.queue.submit([encoder.finish()]);
-    } finally {
+    if (!data.buffer) {
       data.tensorRef.dispose();
+      throw new Error('tfjs gave no GPU buffer for the frame.');
     }
-    return { texture: this._texture, width, height, release: () => {} };
-  }
-
-  remove(): void {
-    this._texture?.destroy();
-    this._texture = null;
+    return { kind: 'webgpu-buffer', buffer: data.buffer, bytesPerRow: rowLength * TEXEL_BYTES, width, height, release: () => data.tensorRef.dispose() };
   }
 }

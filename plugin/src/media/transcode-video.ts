@@ -7,8 +7,8 @@
  * copies or transcodes the audio track as the output container allows, keeps the tracks in step
  * (backpressure: at most a few decoded frames exist at once, never the whole file) and cancels
  * cleanly. What is ours is the frame step, which is the element's: the network
- * (`stylizeFrame`) and the shaders' NstStylizeChain (`NstGpuPresenter`), drawing into a canvas
- * that mediabunny turns into the output frame.
+ * (`TfjsBridge.stylize`) and the shaders' NstStylizeChain (`NstGpuPresenter`), drawing into a
+ * canvas that mediabunny turns into the output frame.
  */
 import {
   ALL_FORMATS,
@@ -35,10 +35,9 @@ import {
 import type { ColorMatchMode } from 'nst-video-shaders';
 import { BrowserStyleModel, type StyleModelSource } from '../load-style-model.js';
 import type { BackendOptions } from '../backend/select-backend.js';
-import { NstGpuPresenter } from '../element/gpu-presenter.js';
 import { queuedLoadStyleModel } from '../element/model-controller.js';
 import { DEFAULT_COLOR_MATCH, DEFAULT_COLOR_MATCH_MODE, DEFAULT_INFERENCE_SIZE, DEFAULT_SMOOTHING, DEFAULT_STRENGTH } from '../element/nst-video-events.js';
-import { stylizeFrame } from '../element/stylize-frame.js';
+import { TfjsBridge } from '../element/tfjs-bridge.js';
 
 /** Output container. */
 export type TranscodeFormat = 'mp4' | 'webm';
@@ -159,9 +158,10 @@ export async function transcodeVideo(input: File | Blob | string | URL, options:
 
     const model = await resolveModel(options, resources);
     throwIfAborted(signal);
-    const presenter = await NstGpuPresenter.create({ onLost: (error) => resources.fail(error) });
-    resources.presenter = presenter;
-    presenter.setParameters(settings.chain);
+    // A model the caller lent must not move onto the presenter's GL context, where it would die with it.
+    const bridge = await TfjsBridge.create({ onLost: (error) => resources.fail(error), zeroCopy: resources.ownsModel });
+    resources.bridge = bridge;
+    bridge.presenter.setParameters(settings.chain);
     throwIfAborted(signal);
 
     const output = new Output({ format: outputFormat(container), target: new BufferTarget() });
@@ -178,7 +178,7 @@ export async function transcodeVideo(input: File | Blob | string | URL, options:
         process: (sample) =>
           resources.track(async () => {
             resources.throwIfFailed();
-            const canvas = await stylizeSample(sample, model, presenter, settings.inferenceSize, resources.ownsModel);
+            const canvas = await stylizeSample(sample, model, bridge, settings.inferenceSize);
             counter.frameDone(sample);
             options.onFrame?.(canvas);
             return canvas;
@@ -357,7 +357,7 @@ async function resolveModel(options: TranscodeVideoOptions, resources: Transcode
 }
 
 /** One decoded frame through the network and the chain, drawn into the presenter's canvas. */
-async function stylizeSample(sample: VideoSample, model: BrowserStyleModel, presenter: NstGpuPresenter, inferenceSize: number, zeroCopy: boolean): Promise<HTMLCanvasElement> {
+async function stylizeSample(sample: VideoSample, model: BrowserStyleModel, bridge: TfjsBridge, inferenceSize: number): Promise<HTMLCanvasElement> {
   const videoFrame = sample.toVideoFrame();
   let frame: ImageBitmap;
   try {
@@ -366,13 +366,13 @@ async function stylizeSample(sample: VideoSample, model: BrowserStyleModel, pres
     videoFrame.close();
   }
   try {
-    const styled = await stylizeFrame(model, presenter, frame, Math.min(inferenceSize, frame.width, frame.height), zeroCopy);
-    await presenter.present(styled, frame);
+    const styled = await bridge.stylize(model, frame, Math.min(inferenceSize, frame.width, frame.height));
+    await bridge.presenter.present(styled, frame);
   } catch (error) {
     frame.close();
     throw error;
   }
-  return presenter.canvas;
+  return bridge.presenter.canvas;
 }
 
 /** Counts frames for `onProgress` and checks at the end that the whole file came through. */
@@ -412,11 +412,11 @@ class FrameCounter {
 
 /**
  * Everything a transcode holds, let go in one place: the input, the model when it loaded it, the
- * presenter (its renderer, chain and textures), and any frame step still running.
+ * bridge and its presenter (renderer, chain and textures), and any frame step still running.
  */
 class TranscodeResources {
   input: Input | null = null;
-  presenter: NstGpuPresenter | null = null;
+  bridge: TfjsBridge | null = null;
   private _model: BrowserStyleModel | null = null;
   private _inFlight = new Set<Promise<unknown>>();
   private _failure: Error | null = null;
@@ -456,7 +456,7 @@ class TranscodeResources {
 
   async dispose(): Promise<void> {
     await this.settled();
-    this.presenter?.dispose();
+    this.bridge?.dispose();
     this._model?.dispose();
     this.input?.dispose();
   }
