@@ -1,6 +1,6 @@
 // <nst-video> lifecycle and API: no tensor growth, camera stopped on removal, model and camera
 // errors (with recovery), the WebGL backend, pause/play, reset, snapshot, captureStream, switching
-// model and source mid-stream, and a lost WebGL context.
+// model and source mid-stream, and a lost WebGL context (also one tfjs ran on: the model loads again).
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs-core';
 import { NstVideoElement, loadStyleModel, type NstVideoStats } from '../../plugin/src/index.js';
@@ -253,6 +253,28 @@ describe('<nst-video> lifecycle', function () {
     feeder!.send(draw);
     await ready;
     expect(element.status).to.equal('running');
+    expect(spreadOf(elementCanvas(element))).to.be.greaterThan(5);
+  });
+
+  it('a lost WebGL context that tfjs shared (backend="webgl") takes the model\'s weights with it: the model loads again and the element starts again', async function () {
+    this.timeout(240000);
+    if (auto.presentation !== 'webgl2') this.skip();
+    const draw = drawNoisy(seeded(10));
+    const element = fedElement({ backend: 'webgl' });
+    feeder!.send(draw);
+    await nextEvent(element, 'nst-ready', 120000);
+    expect(element.stats.zeroCopy, 'tfjs runs on the renderer\'s context').to.equal(true);
+    const lost = nextEvent<CustomEvent>(element, 'nst-error');
+    const reloaded = nextEvent<CustomEvent>(element, 'nst-model-load', 120000);
+    elementCanvas(element).getContext('webgl2')!.getExtension('WEBGL_lose_context')!.loseContext();
+    expect((await lost).detail.phase).to.equal('device-lost');
+    expect((await reloaded).detail.backend).to.equal('webgl');
+    const ready = nextEvent(element, 'nst-ready', 120000);
+    feeder!.send(draw);
+    await ready;
+    await feeder!.push(draw, [element], 120000);
+    expect(element.status).to.equal('running');
+    expect(element.stats.zeroCopy, 'tfjs shares the new renderer\'s context').to.equal(true);
     expect(spreadOf(elementCanvas(element))).to.be.greaterThan(5);
   });
 });
