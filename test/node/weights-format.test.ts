@@ -6,12 +6,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import {
   ARCHITECTURE_PRESETS,
   NstModelError,
+  dequantizeWeights,
   encodeStyleModel,
   float16BitsToFloat32,
   float32ToFloat16Bits,
   initialTransformerWeights,
   readStyleModel,
   sha256Hex,
+  splitIntoShards,
   transformerWeightSpecs,
   type EncodedStyleModel,
   type NstModelErrorCode,
@@ -79,6 +81,46 @@ describe('weights format round trip', () => {
     for (const [value, bits] of cases) assert.equal(float32ToFloat16Bits(value), bits, `${value}`);
     assert.ok(Number.isNaN(float16BitsToFloat32(float32ToFloat16Bits(NaN))));
     for (let bits = 0; bits < 0x7c00; bits += 37) assert.equal(float32ToFloat16Bits(float16BitsToFloat32(bits)), bits);
+  });
+
+  it('dequantizeWeights decodes what tfjs decodes (float32, float16, uint8, uint16), from any offset, Node Buffers too', () => {
+    const entries: tf.io.WeightsManifestEntry[] = [
+      { name: 'f32', shape: [3], dtype: 'float32' },
+      { name: 'f16', shape: [3], dtype: 'float32', quantization: { dtype: 'float16' } },
+      { name: 'u8', shape: [3], dtype: 'float32', quantization: { dtype: 'uint8', min: -0.5, scale: 0.01 } },
+      { name: 'u16', shape: [3], dtype: 'float32', quantization: { dtype: 'uint16', min: -2, scale: 1e-4 } },
+    ];
+    const parts = [
+      new Uint8Array(Float32Array.of(0.1, -2.5, 3e5).buffer),
+      new Uint8Array(Uint16Array.of(0x3c00, 0xc000, 0x0001).buffer),
+      Uint8Array.of(0, 7, 255),
+      new Uint8Array(Uint16Array.of(0, 1234, 65535).buffer),
+    ];
+    // One byte in front, so that no weight starts where a typed-array view of it could.
+    const all = new Uint8Array(1 + parts.reduce((n, p) => n + p.length, 0));
+    parts.reduce((offset, part) => (all.set(part, offset), offset + part.length), 1);
+    const theirs = tf.io.decodeWeights(all.slice(1).buffer, entries);
+    let offset = 1;
+    for (const [index, entry] of entries.entries()) {
+      const bytes = all.subarray(offset, offset + parts[index].length);
+      const expected = Array.from(theirs[entry.name].dataSync());
+      for (const given of [bytes, Buffer.from(bytes)]) {
+        assert.deepEqual(Array.from(dequantizeWeights(given, 3, entry.quantization)), expected, entry.name);
+      }
+      offset += parts[index].length;
+      theirs[entry.name].dispose();
+    }
+  });
+
+  it('splitIntoShards cuts at the shard size and names the shards as tfjs does', () => {
+    const bytes = Uint8Array.from({ length: 10 }, (_, i) => i);
+    const shards = splitIntoShards(bytes, 4);
+    assert.deepEqual(shards.map((s) => [s.path, Array.from(s.bytes)]), [
+      ['group1-shard1of3.bin', [0, 1, 2, 3]],
+      ['group1-shard2of3.bin', [4, 5, 6, 7]],
+      ['group1-shard3of3.bin', [8, 9]],
+    ]);
+    assert.deepEqual(splitIntoShards(new Uint8Array(0)).map((s) => [s.path, s.bytes.length]), [['group1-shard1of1.bin', 0]]);
   });
 
   it('the portable SHA-256 (for pages without crypto.subtle) matches Web Crypto', async () => {

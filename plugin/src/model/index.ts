@@ -35,12 +35,14 @@ export {
   MODEL_FORMAT_VERSION,
   MODEL_JSON_FILE,
   WEIGHT_STORAGES,
+  dequantizeWeights,
   encodeRandomStyleModel,
   encodeStyleModel,
   errorText,
   float16BitsToFloat32,
   float32ToFloat16Bits,
   readStyleModel,
+  splitIntoShards,
 } from './weights-format.js';
 export type {
   DecodedStyleModel,
@@ -51,6 +53,7 @@ export type {
   StyleModelFiles,
   StyleModelJson,
   StyleModelMetadata,
+  WeightQuantization,
   WeightStorage,
 } from './weights-format.js';
 // Not the network, but DOM-free and needed on both sides too: nst's Node probe judges adapters by the same names.

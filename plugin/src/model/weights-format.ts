@@ -87,7 +87,6 @@ export async function encodeStyleModel(options: EncodeStyleModelOptions): Promis
   if (!WEIGHT_STORAGES.includes(storage)) {
     throw new TypeError(`storage must be one of ${WEIGHT_STORAGES.join(', ')}, got ${JSON.stringify(storage)}.`);
   }
-  const shardBytes = options.shardBytes ?? DEFAULT_SHARD_BYTES;
   const specs = transformerWeightSpecs(options.architecture);
   const manifestWeights: ManifestWeight[] = [];
   const parts: Uint8Array[] = [];
@@ -103,12 +102,7 @@ export async function encodeStyleModel(options: EncodeStyleModelOptions): Promis
     manifestWeights.push({ name: spec.name, shape: [...spec.shape], dtype: 'float32', ...(quantization && { quantization }) });
     parts.push(bytes);
   }
-  const all = concatBytes(parts);
-  const shardCount = Math.max(1, Math.ceil(all.length / shardBytes));
-  const shards = [];
-  for (let i = 0; i < shardCount; i++) {
-    shards.push({ path: `group1-shard${i + 1}of${shardCount}.bin`, bytes: all.subarray(i * shardBytes, (i + 1) * shardBytes) });
-  }
+  const shards = splitIntoShards(concatBytes(parts), options.shardBytes);
   const shardRecords: ShardRecord[] = [];
   for (const shard of shards) {
     shardRecords.push({ path: shard.path, bytes: shard.bytes.length, sha256: await sha256Hex(shard.bytes) });
@@ -245,7 +239,7 @@ export async function readStyleModel(files: StyleModelFiles): Promise<DecodedSty
     const count = elementCount(entry.shape);
     const storage: WeightStorage = entry.quantization?.dtype ?? 'float32';
     const length = count * BYTES_PER_ELEMENT[storage];
-    const values = decodeValues(all.subarray(offset, offset + length), count, entry);
+    const values = dequantizeWeights(all.subarray(offset, offset + length), count, entry.quantization);
     assertFinite(values, entry.name, storage, where);
     weights.set(entry.name, values);
     offset += length;
@@ -390,10 +384,34 @@ function validateModelJson(json: unknown, where: string): { metadata: StyleModel
   return { metadata: { ...metadata, architecture }, manifest: { paths, weights: entries } };
 }
 
-function decodeValues(bytes: Uint8Array, count: number, entry: ManifestWeight): Float32Array {
+/**
+ * `bytes` cut into shards of `shardBytes` (the last one shorter), named as tfjs names them
+ * (`group1-shard1of2.bin`, ...); an empty `bytes` still makes one shard. Shards are views of `bytes`.
+ */
+export function splitIntoShards(bytes: Uint8Array, shardBytes: number = DEFAULT_SHARD_BYTES): { path: string; bytes: Uint8Array }[] {
+  const count = Math.max(1, Math.ceil(bytes.length / shardBytes));
+  return Array.from({ length: count }, (_, i) => ({
+    path: `group1-shard${i + 1}of${count}.bin`,
+    bytes: bytes.subarray(i * shardBytes, (i + 1) * shardBytes),
+  }));
+}
+
+/** A tfjs weight's `quantization`: float16 bits, or affine codes standing for `min + scale * code`. */
+export interface WeightQuantization {
+  readonly dtype: 'float16' | 'uint8' | 'uint16';
+  readonly min?: number;
+  readonly scale?: number;
+}
+
+/**
+ * The float32 values of `count` weights stored in `bytes` (exactly their bytes) with tfjs's
+ * `quantization`, or as float32 without one. Read in the platform's byte order, which is
+ * little-endian, as tfjs writes them, wherever JavaScript runs.
+ */
+export function dequantizeWeights(bytes: Uint8Array, count: number, quantization?: WeightQuantization): Float32Array {
   // Copy first: shard bytes may sit at an offset that is not aligned for typed-array views.
-  const aligned = bytes.slice().buffer;
-  const quantization = entry.quantization;
+  // (new Uint8Array copies a Node Buffer too, whose slice() would be a view.)
+  const aligned = new Uint8Array(bytes).buffer;
   if (!quantization) return new Float32Array(aligned, 0, count);
   const out = new Float32Array(count);
   if (quantization.dtype === 'float16') {
@@ -401,7 +419,7 @@ function decodeValues(bytes: Uint8Array, count: number, entry: ManifestWeight): 
     for (let i = 0; i < count; i++) out[i] = float16BitsToFloat32(halves[i]);
   } else {
     const { min = 0, scale = 1 } = quantization;
-    const codes = new Uint8Array(aligned, 0, count);
+    const codes = quantization.dtype === 'uint8' ? new Uint8Array(aligned, 0, count) : new Uint16Array(aligned, 0, count);
     for (let i = 0; i < count; i++) out[i] = min + scale * codes[i];
   }
   return out;

@@ -10,11 +10,10 @@
 import h5wasm from 'h5wasm/node';
 import { mkdir, open } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { splitIntoShards } from 'nst-video/model';
 import { writeFileAtomically } from '../model-files.js';
 import { GENERATED_BY } from '../version.js';
 import { VGG19_LAYERS } from './vgg.js';
-
-const SHARD_BYTES = 4 * 1024 * 1024;
 
 interface LayerWeights {
   kernel: Float32Array;
@@ -148,10 +147,10 @@ export async function writeVggModel(outDir: string, layers: Map<string, LayerWei
   const all = new Float32Array(total);
   parts.reduce((offset, p) => (all.set(p, offset), offset + p.length), 0);
   const bytes = new Uint8Array(all.buffer);
-  const shardCount = Math.max(1, Math.ceil(bytes.length / SHARD_BYTES));
-  const paths = Array.from({ length: shardCount }, (_, i) => `group1-shard${i + 1}of${shardCount}.bin`);
+  const shards = splitIntoShards(bytes);
+  const paths = shards.map((shard) => shard.path);
   await mkdir(outDir, { recursive: true });
-  for (let i = 0; i < shardCount; i++) await writeFileAtomically(join(outDir, paths[i]), bytes.subarray(i * SHARD_BYTES, (i + 1) * SHARD_BYTES));
+  for (const shard of shards) await writeFileAtomically(join(outDir, shard.path), shard.bytes);
   const modelJson = {
     format: 'layers-model',
     generatedBy: 'keras v2.2.4-tf',
@@ -161,5 +160,5 @@ export async function writeVggModel(outDir: string, layers: Map<string, LayerWei
   };
   const jsonPath = join(outDir, 'model.json');
   await writeFileAtomically(jsonPath, JSON.stringify(modelJson));
-  return { jsonPath, bytes: bytes.length, shards: shardCount };
+  return { jsonPath, bytes: bytes.length, shards: shards.length };
 }

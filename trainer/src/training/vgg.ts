@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { float16BitsToFloat32, upsampleNearest2x } from 'nst-video/model';
+import { dequantizeWeights, upsampleNearest2x, type WeightQuantization } from 'nst-video/model';
 import { VGG_LAYER_TAPS, type VggTap } from './defaults.js';
 
 /** Convs per block in VGG19. */
@@ -40,8 +40,11 @@ interface ManifestEntry {
   name: string;
   shape: number[];
   dtype: string;
-  quantization?: { dtype: 'uint8' | 'float16' | 'uint16'; min?: number; scale?: number };
+  quantization?: WeightQuantization;
 }
+
+/** Bytes a stored value takes, by tfjs quantization dtype (float32 without one). */
+const STORED_BYTES: Readonly<Record<WeightQuantization['dtype'], number>> = { float16: 2, uint8: 1, uint16: 2 };
 
 export const VGG_HOW_TO_GET =
   'Get VGG19 with "npm run setup:vgg" (downloads the Keras VGG19 weights and converts them into the project\'s .cache/vgg19), ' +
@@ -94,31 +97,11 @@ export async function readVggWeights(path: string): Promise<Map<string, { kernel
 
 function decodeWeight(entry: ManifestEntry, bytes: Buffer, offset: number, count: number, where: string): { values: Float32Array; byteLength: number } {
   const q = entry.quantization;
-  const view = (bytesPer: number) => {
-    if (offset + count * bytesPer > bytes.length) throw new Error(`${where}: weight "${entry.name}" runs past the end of its shards.`);
-    return bytes.subarray(offset, offset + count * bytesPer);
-  };
-  const values = new Float32Array(count);
-  if (!q) {
-    if (entry.dtype !== 'float32') throw new Error(`${where}: weight "${entry.name}" has dtype ${entry.dtype}; expected float32.`);
-    const raw = view(4);
-    values.set(new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.length)));
-    return { values, byteLength: count * 4 };
-  }
-  if (q.dtype === 'uint8' || q.dtype === 'uint16') {
-    const per = q.dtype === 'uint8' ? 1 : 2;
-    const raw = view(per);
-    const min = q.min ?? 0;
-    const scale = q.scale ?? 1;
-    for (let i = 0; i < count; i++) values[i] = min + scale * (per === 1 ? raw[i] : raw.readUInt16LE(i * 2));
-    return { values, byteLength: count * per };
-  }
-  if (q.dtype === 'float16') {
-    const raw = view(2);
-    for (let i = 0; i < count; i++) values[i] = float16BitsToFloat32(raw.readUInt16LE(i * 2));
-    return { values, byteLength: count * 2 };
-  }
-  throw new Error(`${where}: weight "${entry.name}" uses quantization ${JSON.stringify(q)}, which is not supported.`);
+  if (!q && entry.dtype !== 'float32') throw new Error(`${where}: weight "${entry.name}" has dtype ${entry.dtype}; expected float32.`);
+  if (q && !Object.hasOwn(STORED_BYTES, q.dtype)) throw new Error(`${where}: weight "${entry.name}" uses quantization ${JSON.stringify(q)}, which is not supported.`);
+  const byteLength = count * (q ? STORED_BYTES[q.dtype] : 4);
+  if (offset + byteLength > bytes.length) throw new Error(`${where}: weight "${entry.name}" runs past the end of its shards.`);
+  return { values: dequantizeWeights(bytes.subarray(offset, offset + byteLength), count, q), byteLength };
 }
 
 interface VggLayer {
