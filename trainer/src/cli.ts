@@ -8,7 +8,9 @@ import { ARCHITECTURE_PRESETS, MIN_INPUT_SIZE, SPATIAL_MULTIPLE, WEIGHT_STORAGES
 import { runInit } from './commands/init-command.js';
 import { runStylize } from './commands/stylize-command.js';
 import { runTranscode, TRANSCODE_BACKENDS, TRANSCODE_FORMATS } from './commands/transcode-command.js';
-import { DEFAULT_COLOR_MATCH, DEFAULT_COLOR_MATCH_MODE, DEFAULT_INFERENCE_SIZE, DEFAULT_SMOOTHING, DEFAULT_STRENGTH } from '../../plugin/src/element/nst-video-events.js';
+// The shaders' defaults without three.js, and the element's inference size from its (three-free) defaults file.
+import { COLOR_MATCH_MODES, DEFAULT_COLOR_MATCH, DEFAULT_COLOR_MATCH_MODE, DEFAULT_SMOOTHING, DEFAULT_STRENGTH } from 'nst-video-shaders/defaults';
+import { DEFAULT_INFERENCE_SIZE } from '../../plugin/src/element/nst-video-events.js';
 import { runEval } from './commands/eval-command.js';
 import { parseCheckpointEvery, runTrain } from './commands/train-command.js';
 import * as defaults from './training/defaults.js';
@@ -62,7 +64,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--strength <0..1>', '0 keeps the original frames, 1 the stylised ones').argParser(unit).default(DEFAULT_STRENGTH))
     .addOption(new Option('--smoothing <0..1>', 'temporal smoothing where the picture is still (0: off)').argParser(unit).default(DEFAULT_SMOOTHING))
     .addOption(new Option('--color-match <0..1>', 'how far colours are matched to the original\'s').argParser(unit).default(DEFAULT_COLOR_MATCH))
-    .addOption(new Option('--color-match-mode <mode>', 'luminance keeps the original\'s chroma; mean-variance matches channel statistics').choices(['luminance', 'mean-variance']).default(DEFAULT_COLOR_MATCH_MODE))
+    .addOption(new Option('--color-match-mode <mode>', 'luminance keeps the original\'s chroma; mean-variance matches channel statistics').choices(COLOR_MATCH_MODES).default(DEFAULT_COLOR_MATCH_MODE))
     .addOption(new Option('--format <container>', 'output container (default: from <output>\'s extension)').choices(TRANSCODE_FORMATS))
     .addOption(new Option('--backend <name>', 'tfjs backend in the browser (auto: a hardware GPU, else wasm)').choices(TRANSCODE_BACKENDS).default('auto'))
     .option('--force', 'replace <output> when it exists (never the <input> itself)', false)

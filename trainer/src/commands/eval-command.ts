@@ -1,21 +1,13 @@
 /** `nst eval`: prints a model's mean style and content loss on a folder of photos, as JSON. */
 import { loadStyleModelFromDisk } from '../model-files.js';
 import { selectNodeBackend, type NodeBackendPreference } from '../node-backend.js';
-import type { VggTap } from '../training/defaults.js';
-import { evaluateModel } from '../training/evaluate.js';
+import { evaluateModel, type EvaluateOptions } from '../training/evaluate.js';
 import { resolveVggPath } from './train-command.js';
 
-export interface EvalCommandOptions {
+/** What evaluateModel takes, with the model to load and where to run it; `vgg` defaults to the project's copy. */
+export interface EvalCommandOptions extends Omit<EvaluateOptions, 'vgg'> {
   model: string;
-  style: string;
-  content: string;
   vgg?: string;
-  size: number;
-  styleSize?: number;
-  styleLongSide?: number;
-  contentLayer: VggTap;
-  styleLayers: VggTap[];
-  limit: number;
   backend: NodeBackendPreference;
   /** wasm threads (see wasm-threads.ts). */
   threads: number;
