@@ -12,7 +12,6 @@ import { runTranscode, TRANSCODE_BACKENDS, TRANSCODE_FORMATS } from './commands/
 import { COLOR_MATCH_MODES, DEFAULT_COLOR_MATCH, DEFAULT_COLOR_MATCH_MODE, DEFAULT_SMOOTHING, DEFAULT_STRENGTH } from 'nst-video-shaders/defaults';
 import { DEFAULT_INFERENCE_SIZE } from '../../plugin/src/element/nst-video-events.js';
 import { runEval } from './commands/eval-command.js';
-import { parseCheckpointEvery, runTrain } from './commands/train-command.js';
 import * as defaults from './training/defaults.js';
 import { CROP_MODES } from './training/dataset.js';
 import { parseVggTap } from './training/vgg.js';
@@ -111,7 +110,8 @@ export function buildProgram(): Command {
     .option('--preview-images <dir>', 'photos for the previews (default: 4 evenly spaced photos of --content)')
     .addOption(new Option('--micro-batch <n>', 'photos per forward/backward pass; gradients are accumulated (default: by backend and --size)').argParser(atLeast(1)))
     .addOption(new Option('--storage <type>', 'weight storage of the exported model').choices(WEIGHT_STORAGES).default(defaults.DEFAULT_EXPORT_STORAGE))
-    .action((options) => runTrain(options, new Set(Object.keys(options).filter((key) => train.getOptionValueSource(key) === 'cli'))));
+    // Loaded on use: training registers tfjs's gradients, ~2 s of start-up that other commands need not pay.
+    .action(async (options) => (await import('./commands/train-command.js')).runTrain(options, new Set(Object.keys(options).filter((key) => train.getOptionValueSource(key) === 'cli'))));
 
   program
     .command('eval')
@@ -179,6 +179,17 @@ function threadsOption(): Option {
  * A parser whose complaint becomes commander's "option '--x' argument 'v' is invalid. <why>",
  * a usage error (exit code 2), rather than an error thrown out of the parse (exit code 1).
  */
+/** "300s", "5m", "1h" -> seconds; a plain number -> steps. */
+export function parseCheckpointEvery(value: string): { steps?: number; seconds?: number } {
+  const match = /^(\d+(?:\.\d+)?)(s|m|h)?$/.exec(value.trim());
+  if (!match || Number(match[1]) <= 0) throw new Error(`--checkpoint-every must be a number of steps (e.g. 200) or a time (e.g. 300s, 5m), got "${value}".`);
+  if (!match[2]) {
+    if (!Number.isInteger(Number(match[1]))) throw new Error(`--checkpoint-every: steps must be a whole number, got "${value}".`);
+    return { steps: Number(match[1]) };
+  }
+  return { seconds: Number(match[1]) * { s: 1, m: 60, h: 3600 }[match[2] as 's' | 'm' | 'h'] };
+}
+
 function flag<T>(parse: (value: string) => T): (value: string) => T {
   return (value) => {
     try {

@@ -2,7 +2,7 @@
 import { loadStyleModelFromDisk } from '../model-files.js';
 import { selectNodeBackend, type NodeBackendPreference } from '../node-backend.js';
 import { evaluateModel, type EvaluateOptions } from '../training/evaluate.js';
-import { resolveVggPath } from './train-command.js';
+import { resolveVggPath } from '../training/vgg.js';
 
 /** What evaluateModel takes, with the model to load and where to run it; `vgg` defaults to the project's copy. */
 export interface EvalCommandOptions extends Omit<EvaluateOptions, 'vgg'> {

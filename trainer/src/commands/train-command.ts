@@ -1,15 +1,13 @@
 /** `nst train`: trains a style model (see training/train-loop.ts for what it writes). */
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { MODEL_JSON_FILE } from 'nst-video/model';
 import { exitCodeForSignal, InterruptedError } from '../exit-codes.js';
 import { selectNodeBackend, type NodeBackendPreference } from '../node-backend.js';
 import { existingFiles } from '../output-paths.js';
 import { CHECKPOINT_FILE } from '../training/checkpoint.js';
-import { DEFAULT_VGG_PATH } from '../training/defaults.js';
 import { formatDuration, formatLoss } from '../training/progress.js';
 import { TRAIN_LOG_FILE, train, type TrainOptions } from '../training/train-loop.js';
-import { VGG_HOW_TO_GET } from '../training/vgg.js';
+import { resolveVggPath } from '../training/vgg.js';
 import { commandLine } from './init-command.js';
 
 /** What the CLI passes: the loop's options, with --vgg optional and --backend a preference. */
@@ -21,24 +19,6 @@ export type TrainCommandOptions = Omit<TrainOptions, 'vgg' | 'backend' | 'comman
   /** Start a new run in an `out` that holds one. */
   force: boolean;
 };
-
-/** --vgg's default: the project's .cache/vgg19 (npm run setup:vgg) when it exists. */
-export function resolveVggPath(vgg: string | undefined): string {
-  if (vgg) return vgg;
-  if (existsSync(join(DEFAULT_VGG_PATH, 'model.json'))) return DEFAULT_VGG_PATH;
-  throw new Error(`No VGG19 given and none at ${DEFAULT_VGG_PATH}. ${VGG_HOW_TO_GET}`);
-}
-
-/** "300s", "5m", "1h" -> seconds; a plain number -> steps. */
-export function parseCheckpointEvery(value: string): { steps?: number; seconds?: number } {
-  const match = /^(\d+(?:\.\d+)?)(s|m|h)?$/.exec(value.trim());
-  if (!match || Number(match[1]) <= 0) throw new Error(`--checkpoint-every must be a number of steps (e.g. 200) or a time (e.g. 300s, 5m), got "${value}".`);
-  if (!match[2]) {
-    if (!Number.isInteger(Number(match[1]))) throw new Error(`--checkpoint-every: steps must be a whole number, got "${value}".`);
-    return { steps: Number(match[1]) };
-  }
-  return { seconds: Number(match[1]) * { s: 1, m: 60, h: 3600 }[match[2] as 's' | 'm' | 'h'] };
-}
 
 export async function runTrain(options: TrainCommandOptions, explicitOptions: ReadonlySet<string>): Promise<void> {
   refuseToReplaceRun(options);

@@ -8,10 +8,11 @@
  * Input: RGB 0..255. Keras "caffe" preprocessing: RGB -> BGR, minus the ImageNet channel means.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { dequantizeWeights, upsampleNearest2x, type WeightQuantization } from 'nst-video/model';
-import { VGG_LAYER_TAPS, type VggTap } from './defaults.js';
+import { DEFAULT_VGG_PATH, VGG_LAYER_TAPS, type VggTap } from './defaults.js';
 
 /** Convs per block in VGG19. */
 export const VGG19_BLOCKS = [2, 2, 4, 4, 4] as const;
@@ -50,6 +51,13 @@ export const VGG_HOW_TO_GET =
   'Get VGG19 with "npm run setup:vgg" (downloads the Keras VGG19 weights and converts them into the project\'s .cache/vgg19), ' +
   'or download vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5 (Keras applications release) yourself, ' +
   'run "npx nst import-vgg <that .h5> --out <dir>" and pass --vgg <dir>.';
+
+/** --vgg's default: the project's .cache/vgg19 (npm run setup:vgg) when it exists. */
+export function resolveVggPath(vgg: string | undefined): string {
+  if (vgg) return vgg;
+  if (existsSync(join(DEFAULT_VGG_PATH, 'model.json'))) return DEFAULT_VGG_PATH;
+  throw new Error(`No VGG19 given and none at ${DEFAULT_VGG_PATH}. ${VGG_HOW_TO_GET}`);
+}
 
 /** Reads a tfjs layers model.json with VGG19 conv weights into float32 arrays, by layer. */
 export async function readVggWeights(path: string): Promise<Map<string, { kernel: Float32Array; kernelShape: number[]; bias: Float32Array }>> {
