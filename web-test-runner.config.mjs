@@ -7,7 +7,9 @@ import { chromeLauncher } from '@web/test-runner-chrome';
 import * as esbuild from 'esbuild';
 import { tsImport } from 'tsx/esm/api';
 import { writeFileSync } from 'node:fs';
+import { relative } from 'node:path';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from './test/support/chromium.mjs';
+import { DEFAULT_STYLE_DIR } from './plugin/scripts/default-style.mjs';
 
 const support = await tsImport('./test/support/server-commands.ts', import.meta.url);
 await support.writeBrowserFixtures();
@@ -42,6 +44,16 @@ const bundleTestFiles = {
     return { body: result.outputFiles[0].text, type: 'js' };
   },
 };
+
+/**
+ * <nst-video> without a model loads the default style from models/default/ beside its code, which
+ * here is beside each test file's bundle: those requests get the style's files from where they live.
+ */
+function defaultStyleBesideBundles(context, next) {
+  const file = /\/models\/default\/([^/]+)$/.exec(context.path)?.[1];
+  if (file) context.path = `/${relative('.', DEFAULT_STYLE_DIR)}/${file}`;
+  return next();
+}
 
 const nodeCommands = {
   name: 'nst-node-commands',
@@ -92,6 +104,7 @@ export default {
       },
     }),
   ],
+  middleware: [defaultStyleBesideBundles],
   plugins: [bundleTestFiles, nodeCommands],
   reporters: [defaultReporter(), summaryReporter({ flatten: false }), countingReporter()],
 };

@@ -4,6 +4,8 @@
 //   dist/**/*.js + .d.ts   ES modules with their types, the Lit decorators compiled (tsc);
 //   dist/nst-video.bundle.js   one ES module with every dependency, for a plain
 //                              <script type="module"> page or a CDN (esbuild);
+//   dist/models/default/   the default style (model.json + shards; scripts/default-style.mjs
+//                          names it), found beside the code by src/default-style-model.ts;
 //   custom-elements.json   the element's attributes, properties, events, slots, parts and CSS
 //                          properties, read from its JSDoc (@custom-elements-manifest/analyzer).
 import { execFileSync } from 'node:child_process';
@@ -11,6 +13,7 @@ import { existsSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
+import { copyDefaultStyle } from './default-style.mjs';
 
 const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(packageDir, 'dist');
@@ -30,6 +33,7 @@ if (!existsSync(join(packageDir, '../shaders/dist/index.d.ts'))) {
 rmSync(dist, { recursive: true, force: true });
 rmSync(join(packageDir, 'custom-elements.json'), { force: true });
 run(bin('typescript', 'bin/tsc'), ['-p', 'tsconfig.build.json']);
+copyDefaultStyle(join(dist, 'models/default'));
 
 const bundleFile = join(dist, 'nst-video.bundle.js');
 await esbuild.build({

@@ -11,7 +11,7 @@ export type { ImageInput, LoadStyleModelOptions, StyleModelSource } from './load
 export { BROWSER_BACKENDS, selectBackend } from './backend/select-backend.js';
 export type { BackendChoice, BackendName, BackendOptions, BackendPreference } from './backend/select-backend.js';
 export { ARCHITECTURE_PRESETS, NstModelError, StyleModel, MODEL_FORMAT_NAME, MODEL_FORMAT_VERSION } from './model/index.js';
-export type { NstModelErrorCode, RgbaPixels, StyleModelMetadata, StylizeOptions, TransformerArchitecture } from './model/index.js';
+export type { NstModelErrorCode, RgbaPixels, StyleModelLoadProgress, StyleModelMetadata, StylizeOptions, TransformerArchitecture } from './model/index.js';
 export { NstVideoElement } from './element/nst-video-element.js';
 export {
   DEFAULT_BACKEND,
@@ -24,7 +24,7 @@ export {
   DEFAULT_TARGET_FPS,
   NstVideoError,
 } from './element/nst-video-events.js';
-export type { NstErrorDetail, NstErrorPhase, NstModelLoadDetail, NstReadyDetail, NstVideoStats, NstVideoStatus } from './element/nst-video-events.js';
+export type { NstErrorDetail, NstErrorPhase, NstModelLoadDetail, NstModelProgressDetail, NstReadyDetail, NstVideoStats, NstVideoStatus } from './element/nst-video-events.js';
 export { NstDeviceLostError, choosePresentation } from './element/gpu-presenter.js';
 export type { PresentationApi, PresenterChoice } from './element/gpu-presenter.js';
 export { NstClipRecorder } from './media/clip-recorder.js';

@@ -3,8 +3,10 @@
  * stylising images with it.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { MODEL_JSON_FILE, NstModelError, StyleModel, readStyleModel, type DecodedStyleModel, type StyleModelFiles, type StylizeOptions } from './model/index.js';
+import { MODEL_JSON_FILE, NstModelError, StyleModel, readStyleModel, type DecodedStyleModel, type StyleModelFiles, type StyleModelLoadProgress, type StylizeOptions } from './model/index.js';
+import { concatBytes } from './model/weights-format.js';
 import { selectBackend, type BackendChoice, type BackendOptions } from './backend/select-backend.js';
+import { defaultStyleModelFileUrl } from './default-style-model.js';
 
 /** Where a model comes from: the URL of model.json (or of its folder), the files of a model, or a custom reader. */
 export type StyleModelSource = string | URL | FileList | readonly File[] | StyleModelFiles;
@@ -12,6 +14,11 @@ export type StyleModelSource = string | URL | FileList | readonly File[] | Style
 export interface LoadStyleModelOptions extends BackendOptions {
   /** Aborts the download. */
   signal?: AbortSignal;
+  /**
+   * Told how much of the weights has arrived: 0 bytes once model.json is read, then as the shards
+   * download, last with `loadedBytes === totalBytes`.
+   */
+  onProgress?: (progress: StyleModelLoadProgress) => void;
 }
 
 /** Anything the browser can draw: <img>, <canvas>, <video>, ImageBitmap, ImageData, VideoFrame. */
@@ -41,13 +48,14 @@ export class BrowserStyleModel extends StyleModel {
 }
 
 /**
- * Downloads (or reads), validates and uploads a style model. Picks the tfjs backend first (see
- * `selectBackend`). Rejects with `NstModelError` naming the problem: a 404, unreadable JSON, an
- * unknown format version, a missing/extra/mis-shaped weight, a truncated or corrupt shard.
+ * Downloads (or reads), validates and uploads a style model; without a source (`undefined`), the
+ * package's default style. Picks the tfjs backend first (see `selectBackend`). Rejects with
+ * `NstModelError` naming the problem: a 404, unreadable JSON, an unknown format version, a
+ * missing/extra/mis-shaped weight, a truncated or corrupt shard.
  */
-export async function loadStyleModel(source: StyleModelSource, options: LoadStyleModelOptions = {}): Promise<BrowserStyleModel> {
+export async function loadStyleModel(source?: StyleModelSource, options: LoadStyleModelOptions = {}): Promise<BrowserStyleModel> {
   const files = toModelFiles(source, options.signal);
-  const decoded = await readStyleModel(files);
+  const decoded = await readStyleModel(files, { onProgress: options.onProgress });
   const backend = await selectBackend(options);
   return new BrowserStyleModel(decoded, backend);
 }
@@ -72,8 +80,9 @@ async function readPixels(image: ImageInput): Promise<tf.Tensor3D> {
   return tf.browser.fromPixels(image as Exclude<ImageInput, VideoFrame | OffscreenCanvas>, 3);
 }
 
-function toModelFiles(source: StyleModelSource, signal?: AbortSignal): StyleModelFiles {
-  if (typeof source === 'string' || source instanceof URL) return urlModelFiles(source, signal);
+function toModelFiles(source: StyleModelSource | undefined, signal?: AbortSignal): StyleModelFiles {
+  if (source === undefined) return urlModelFiles(defaultStyleModelFileUrl(MODEL_JSON_FILE), defaultStyleModelFileUrl, signal);
+  if (typeof source === 'string' || source instanceof URL) return urlModelFiles(modelJsonUrl(source), (path, json) => new URL(path, json), signal);
   if (isModelFiles(source)) return source;
   return pickedModelFiles(Array.from(source as ArrayLike<File>));
 }
@@ -82,10 +91,15 @@ function isModelFiles(source: object): source is StyleModelFiles {
   return typeof (source as StyleModelFiles).readModelJson === 'function';
 }
 
-function urlModelFiles(source: string | URL, signal?: AbortSignal): StyleModelFiles {
+/** The URL of model.json, given it or its folder (relative to the page). */
+function modelJsonUrl(source: string | URL): URL {
   const base = typeof location !== 'undefined' ? location.href : undefined;
-  let url = new URL(String(source), base);
-  if (!url.pathname.endsWith('.json')) url = new URL(url.pathname.replace(/\/?$/, `/${MODEL_JSON_FILE}`) + url.search, url);
+  const url = new URL(String(source), base);
+  return url.pathname.endsWith('.json') ? url : new URL(url.pathname.replace(/\/?$/, `/${MODEL_JSON_FILE}`) + url.search, url);
+}
+
+/** A model over HTTP: model.json at `url`, each shard at `shardUrl(path, url)`. */
+function urlModelFiles(url: URL, shardUrl: (path: string, modelJson: URL) => URL, signal?: AbortSignal): StyleModelFiles {
   const get = async (target: URL) => {
     let response: Response;
     try {
@@ -101,8 +115,22 @@ function urlModelFiles(source: string | URL, signal?: AbortSignal): StyleModelFi
   return {
     label: url.href,
     readModelJson: async () => (await get(url)).text(),
-    readShard: async (path) => new Uint8Array(await (await get(new URL(path, url))).arrayBuffer()),
+    readShard: async (path, onBytes) => readBody(await get(shardUrl(path, url)), onBytes),
   };
+}
+
+/** The response's bytes, counted to `onBytes` as they arrive where it is given. */
+async function readBody(response: Response, onBytes?: (bytesSoFar: number) => void): Promise<Uint8Array> {
+  if (!onBytes || !response.body) return new Uint8Array(await response.arrayBuffer());
+  const chunks: Uint8Array[] = [];
+  let bytesSoFar = 0;
+  const reader = response.body.getReader();
+  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+    chunks.push(chunk.value);
+    bytesSoFar += chunk.value.length;
+    onBytes(bytesSoFar);
+  }
+  return concatBytes(chunks);
 }
 
 function pickedModelFiles(files: File[]): StyleModelFiles {

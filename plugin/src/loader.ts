@@ -7,4 +7,4 @@ export type { ImageInput, LoadStyleModelOptions, StyleModelSource } from './load
 export { BROWSER_BACKENDS, selectBackend } from './backend/select-backend.js';
 export type { BackendChoice, BackendName, BackendOptions, BackendPreference } from './backend/select-backend.js';
 export { NstModelError } from './model/index.js';
-export type { NstModelErrorCode, StylizeOptions } from './model/index.js';
+export type { NstModelErrorCode, StyleModelLoadProgress, StylizeOptions } from './model/index.js';

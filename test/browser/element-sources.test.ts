@@ -35,6 +35,22 @@ describe('<nst-video> sources', function () {
     expect(meanAbsDiff(pixelsOf(elementCanvas(element)), pixelsOf(video)), 'output differs from the camera frame').to.be.greaterThan(20);
   });
 
+  it('without a model: the package\'s default style, with nst-model-progress as it downloads', async () => {
+    const { model: _, ...withoutModel } = COMMON;
+    element = makeElement({ ...withoutModel, camera: true }, document.createElement('div'));
+    const progress: { url: string; loadedBytes: number; totalBytes: number }[] = [];
+    element.addEventListener('nst-model-progress', (event) => progress.push(event.detail));
+    const loaded = nextEvent<CustomEvent>(element, 'nst-model-load');
+    document.body.append(element);
+    expect((await loaded).detail.url).to.match(/\/models\/default\/model\.json$/);
+    expect(progress.length, 'nst-model-progress fired').to.be.greaterThan(1);
+    expect(progress[0]).to.include({ loadedBytes: 0 });
+    const last = progress.at(-1)!;
+    expect(last.totalBytes).to.be.greaterThan(0);
+    expect(last).to.deep.equal({ url: (await loaded).detail.url, loadedBytes: last.totalBytes, totalBytes: last.totalBytes });
+    await expectRunning(element, 320, 240);
+  });
+
   it('src: stylises a video file', async () => {
     element = makeElement({ ...COMMON, src: CLIP_URL, loop: true });
     await expectRunning(element, 320, 240);

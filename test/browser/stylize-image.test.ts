@@ -100,6 +100,28 @@ describe('BrowserStyleModel.stylize', () => {
   });
 });
 
+describe('loadStyleModel: progress and the default style', () => {
+  it('onProgress counts the shard bytes model.json records, from 0 to all of them', async () => {
+    const records = (await (await fetch(MODEL_URL)).json()).userDefinedMetadata.nst.shards as { bytes: number }[];
+    const totalBytes = records.reduce((sum, record) => sum + record.bytes, 0);
+    const seen: { loadedBytes: number; totalBytes: number }[] = [];
+    const model = await loadStyleModel(MODEL_URL, { backend: 'wasm', wasmPaths: WASM_PATHS, onProgress: (progress) => seen.push(progress) });
+    model.dispose();
+    expect(seen[0]).to.deep.equal({ loadedBytes: 0, totalBytes });
+    expect(seen.at(-1)).to.deep.equal({ loadedBytes: totalBytes, totalBytes });
+    for (let i = 1; i < seen.length; i++) expect(seen[i].loadedBytes, 'each call has more bytes than the last').to.be.greaterThan(seen[i - 1].loadedBytes);
+  });
+
+  it('without a source loads the package\'s default style (models/default/ beside the code)', async () => {
+    const expected = (await (await fetch(new URL('./models/default/model.json', import.meta.url))).json()).userDefinedMetadata.nst.style.name;
+    let last = { loadedBytes: 0, totalBytes: -1 };
+    const model = await loadStyleModel(undefined, { backend: 'wasm', wasmPaths: WASM_PATHS, onProgress: (progress) => (last = progress) });
+    expect(model.styleName).to.equal(expected);
+    expect(last.loadedBytes, 'all of it arrived').to.equal(last.totalBytes);
+    model.dispose();
+  });
+});
+
 describe('loadStyleModel errors name the problem', () => {
   async function loadError(source: Parameters<typeof loadStyleModel>[0]): Promise<NstModelError> {
     try {

@@ -3,7 +3,8 @@
 // (from npm's cache where it can), and there
 // - builds a Vite app (test/npm-consumer/index.html + main.ts, no tsconfig, no config) and serves
 //   it, and serves a plain page that loads dist/nst-video.bundle.js with one <script type=module>:
-//   in headless Chromium with a fake camera, `<nst-video camera>` reaches status "running" in each;
+//   in headless Chromium with a fake camera, `<nst-video camera>` with no model attribute loads the
+//   package's default style (nst-model-progress up to all its bytes) and reaches "running" in each;
 // - type-checks a TypeScript file using every entry against the published .d.ts (strict, with
 //   skipLibCheck off, for moduleResolution bundler and nodenext);
 // - bundles `import { loadStyleModel } from 'nst-video/loader'` and finds neither Lit nor three.js
@@ -19,9 +20,8 @@ import { gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import * as esbuild from 'esbuild';
 import puppeteer, { type Browser } from 'puppeteer-core';
-import { writeStyleModel } from '../../trainer/src/model-files.js';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../support/chromium.mjs';
-import { fakeCameraArgs, fixtureModel } from '../support/server-commands.js';
+import { fakeCameraArgs } from '../support/server-commands.js';
 
 const ROOT = process.cwd();
 const CONSUMER_SOURCES = join(ROOT, 'test/npm-consumer');
@@ -50,10 +50,9 @@ function tscErrors(config: string, cwd: string): string[] {
   }
 }
 
-/** A static server for `root`, with the fixture model at /models/fixture/ and tfjs's wasm at /wasm/. */
+/** A static server for `root`, with tfjs's wasm at /wasm/. */
 async function serve(root: string, app: string): Promise<{ server: Server; url: string }> {
   const mounts: [string, string][] = [
-    ['/models/', join(app, 'models')],
     ['/wasm/', join(app, 'node_modules/@tensorflow/tfjs-backend-wasm/dist')],
     ['/', root],
   ];
@@ -97,7 +96,6 @@ describe('the published packages in a fresh app', () => {
     const started = Date.now();
     sh('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], app);
     console.log(`npm install of the tarballs: ${((Date.now() - started) / 1000).toFixed(0)} s`);
-    await writeStyleModel(join(app, 'models/fixture'), await fixtureModel());
     const camera = ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', ...fakeCameraArgs()];
     browser = await puppeteer.launch({ executablePath: CHROMIUM_PATH, headless: true, args: [...CHROMIUM_ARGS, ...camera] });
   });
@@ -108,9 +106,9 @@ describe('the published packages in a fresh app', () => {
     if (app) rmSync(app, { recursive: true, force: true });
   });
 
-  it('installs compiled ES modules with .d.ts, the bundle, the manifest, README and LICENSE', () => {
+  it('installs compiled ES modules with .d.ts, the bundle, the default style, the manifest, README and LICENSE', () => {
     const installed = join(app, 'node_modules/nst-video');
-    for (const file of ['dist/index.js', 'dist/index.d.ts', 'dist/loader.js', 'dist/loader.d.ts', 'dist/model/index.js', 'dist/nst-video.bundle.js', 'custom-elements.json', 'README.md', 'LICENSE']) {
+    for (const file of ['dist/index.js', 'dist/index.d.ts', 'dist/loader.js', 'dist/loader.d.ts', 'dist/model/index.js', 'dist/nst-video.bundle.js', 'dist/models/default/model.json', 'custom-elements.json', 'README.md', 'LICENSE']) {
       assert.ok(existsSync(join(installed, file)), `nst-video has ${file}`);
     }
     for (const file of ['dist/index.js', 'dist/index.d.ts', 'README.md', 'LICENSE']) assert.ok(existsSync(join(app, 'node_modules/nst-video-shaders', file)), `nst-video-shaders has ${file}`);
@@ -119,7 +117,7 @@ describe('the published packages in a fresh app', () => {
     const manifest = JSON.parse(readFileSync(join(installed, 'custom-elements.json'), 'utf8'));
     const declaration = manifest.modules.flatMap((m: { declarations?: { tagName?: string }[] }) => m.declarations ?? []).find((d: { tagName?: string }) => d.tagName === 'nst-video');
     const events: string[] = declaration.events.map((e: { name: string }) => e.name);
-    assert.deepEqual(events.filter((name) => name.startsWith('nst-')).sort(), ['nst-error', 'nst-model-load', 'nst-ready', 'nst-stats']);
+    assert.deepEqual(events.filter((name) => name.startsWith('nst-')).sort(), ['nst-error', 'nst-model-load', 'nst-model-progress', 'nst-ready', 'nst-stats']);
     for (const name of ['play', 'pause', 'playing', 'ended', 'timeupdate', 'loadedmetadata', 'error']) assert.ok(events.includes(name), `the manifest lists the media event ${name}`);
     const packageJson = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as { customElements: string };
     assert.ok(existsSync(join(installed, packageJson.customElements)), `package.json's customElements (${packageJson.customElements}) is in the package`);
@@ -170,8 +168,10 @@ describe('the published packages in a fresh app', () => {
       name: 'a Vite app (vite build, no tsconfig)',
       root: () => {
         sh(process.execPath, [join(app, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], app);
-        const assets = readdirSync(join(app, 'dist/assets')).filter((f) => f.endsWith('.js'));
+        const assets = readdirSync(join(app, 'dist/assets'));
         console.log(`vite build: ${assets.map((f) => `${f} ${(statSync(join(app, 'dist/assets', f)).size / 1024).toFixed(0)} KiB`).join(', ')}`);
+        // Vite copies what `new URL(`./models/default/${file}`, import.meta.url)` can name, under hashed names.
+        for (const file of ['model', 'group1-shard1of1']) assert.ok(assets.some((f) => f.startsWith(`${file}-`)), `Vite emitted the default style's ${file}`);
         return { root: join(app, 'dist'), path: '' };
       },
     },
@@ -195,8 +195,11 @@ describe('the published packages in a fresh app', () => {
         throw new Error(`<nst-video> did not reach "running" (${JSON.stringify(state)}); the page said: ${problems.join(' | ') || 'nothing'}`, { cause: error });
       }
       const stats = await tab.evaluate(() => document.querySelector('nst-video')!.stats);
-      console.log(`${page.name}: running on ${stats.backend} / ${stats.presentation}, ${stats.width}x${stats.height}, served from ${relative(app, root) || '.'}`);
+      const progress = await tab.evaluate(() => (window as Window & { modelProgress?: { loadedBytes: number; totalBytes: number }[] }).modelProgress ?? []);
+      console.log(`${page.name}: running on ${stats.backend} / ${stats.presentation}, ${stats.width}x${stats.height}, served from ${relative(app, root) || '.'}; the default style in ${progress.length} nst-model-progress events`);
       assert.ok(stats.width > 0 && stats.height > 0, 'frames of the camera are shown');
+      const last = progress.at(-1);
+      assert.ok(last && last.totalBytes > 0 && last.loadedBytes === last.totalBytes, `nst-model-progress ends with every byte of the default style (${JSON.stringify(last)})`);
       assert.deepEqual(problems, []);
       await tab.close();
     });

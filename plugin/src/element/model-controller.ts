@@ -6,10 +6,13 @@
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import { loadStyleModel, type BrowserStyleModel, type LoadStyleModelOptions, type StyleModelSource } from '../load-style-model.js';
 import type { BackendPreference } from '../backend/select-backend.js';
+import { defaultStyleModelFileUrl } from '../default-style-model.js';
+import { MODEL_JSON_FILE, type StyleModelLoadProgress } from '../model/index.js';
 import { NstVideoError } from './nst-video-events.js';
 
 export interface ModelRequest {
-  readonly url: string;
+  /** The model's URL; undefined: the package's default style. */
+  readonly url?: string;
   readonly backend: BackendPreference;
   readonly wasmPaths?: string;
 }
@@ -20,6 +23,8 @@ export interface ModelControllerCallbacks {
    * any, is no longer the controller's: dispose it once no frame uses it.
    */
   onChange(model: BrowserStyleModel | null, previous: BrowserStyleModel | null): void;
+  /** The requested model's weights are on their way (see `LoadStyleModelOptions.onProgress`). */
+  onProgress(progress: StyleModelLoadProgress): void;
   onError(error: NstVideoError): void;
 }
 
@@ -30,7 +35,7 @@ export interface ModelControllerCallbacks {
 let loadQueue: Promise<unknown> = Promise.resolve();
 
 /** `loadStyleModel`, queued behind every other load of the page. */
-export function queuedLoadStyleModel(source: StyleModelSource, options: LoadStyleModelOptions): Promise<BrowserStyleModel> {
+export function queuedLoadStyleModel(source: StyleModelSource | undefined, options: LoadStyleModelOptions): Promise<BrowserStyleModel> {
   const load = loadQueue.then(() => {
     if (options.signal?.aborted) throw options.signal.reason;
     return loadStyleModel(source, options);
@@ -61,6 +66,12 @@ export class ModelController implements ReactiveController {
     return this._loading;
   }
 
+  /** The URL of the requested model's model.json (the default style's where none was named); '' with no request. */
+  get url(): string {
+    if (!this._request) return '';
+    return this._request.url ?? defaultStyleModelFileUrl(MODEL_JSON_FILE).href;
+  }
+
   /** Loads `request` unless it is what is loaded or loading already. `null` unloads. */
   request(request: ModelRequest | null): void {
     if (sameRequest(request, this._request) && (this._model || this._loading)) return;
@@ -75,7 +86,10 @@ export class ModelController implements ReactiveController {
     const abort = new AbortController();
     this._abort = abort;
     this._loading = true;
-    queuedLoadStyleModel(request.url, { backend: request.backend, wasmPaths: request.wasmPaths, signal: abort.signal }).then(
+    const onProgress = (progress: StyleModelLoadProgress) => {
+      if (!abort.signal.aborted) this._callbacks.onProgress(progress);
+    };
+    queuedLoadStyleModel(request.url, { backend: request.backend, wasmPaths: request.wasmPaths, signal: abort.signal, onProgress }).then(
       (model) => {
         if (abort.signal.aborted) {
           model.dispose();
@@ -92,7 +106,11 @@ export class ModelController implements ReactiveController {
         this._loading = false;
         this._abort = null;
         const cause = error as Error;
-        this._callbacks.onError(new NstVideoError('model', `Could not load the style model ${request.url}: ${cause.message}`, { cause }));
+        const message =
+          request.url === undefined
+            ? `Could not load the default style: ${cause.message} nst-video looks for it in models/default/ beside its own code (the package's dist/): serve that folder with the code, or set the model attribute (a dev server that moves the code elsewhere, as Vite's pre-bundling does, needs it).`
+            : `Could not load the style model ${request.url}: ${cause.message}`;
+        this._callbacks.onError(new NstVideoError('model', message, { cause }));
       },
     );
   }

@@ -41,6 +41,7 @@ import { TfjsBridge } from './tfjs-bridge.js';
  * keep up, and steps back up, to `inference-size` at the most, when the larger size would still be
  * well above the target. `target-fps="0"` turns this off. `stats.inferenceSize` says the size in use.
  *
+ * @fires nst-model-progress - A style model's weights are downloading (detail: url, loadedBytes, totalBytes; 0 bytes once model.json is read, the last with loadedBytes === totalBytes).
  * @fires nst-model-load - A style model loaded (detail: url, styleName, backend, backendReason).
  * @fires nst-ready - The first stylised frame of a source or model is on screen (detail: width, height, backend, presentation).
  * @fires nst-error - Something failed (detail: error, phase: 'gpu' | 'camera' | 'model' | 'media' | 'device-lost').
@@ -75,7 +76,7 @@ import { TfjsBridge } from './tfjs-bridge.js';
 export class NstVideoElement extends LitElement {
   static override styles = nstVideoStyles;
 
-  /** URL of the style's model.json (or its folder). */
+  /** URL of the style's model.json (or its folder); without it, the package's default style. */
   @property() model: string | null = null;
   /** URL of a video to stylise. */
   @property() src: string | null = null;
@@ -153,6 +154,7 @@ export class NstVideoElement extends LitElement {
     });
     this._models = new ModelController(this, {
       onChange: (model, previous) => this._onModelChange(model, previous),
+      onProgress: (progress) => this._dispatch('nst-model-progress', { url: this._models.url, ...progress }),
       onError: (error) => this._fail(error),
     });
     this._loop = new FrameLoopController(this, {
@@ -349,7 +351,6 @@ export class NstVideoElement extends LitElement {
     if (this._status === 'error') return this._error?.message ?? 'Error';
     if (this._waitingForCamera) return 'Waiting for the camera…';
     if (this._models.loading) return 'Loading the style…';
-    if (!this.model) return 'No style model (set the model attribute).';
     if (!this._media.video) return 'No video source (set camera, src or srcObject).';
     if (this._paused && !this._frameShown) return 'Paused';
     return 'Starting…';
@@ -359,7 +360,7 @@ export class NstVideoElement extends LitElement {
     if (!this.isConnected) return;
     const url = this.model?.trim();
     const backend = BROWSER_BACKENDS.includes(this.backend as never) ? this.backend : 'auto';
-    this._models.request(url ? { url, backend, wasmPaths: this.wasmPaths ?? undefined } : null);
+    this._models.request({ url: url || undefined, backend, wasmPaths: this.wasmPaths ?? undefined });
     this._media.update({
       slotted: this._slotted,
       srcObject: this.srcObject,
@@ -422,7 +423,7 @@ export class NstVideoElement extends LitElement {
     this._loop.resetCounters();
     this._presenter?.reset();
     if (model) {
-      this._dispatch('nst-model-load', { url: this.model ?? '', styleName: model.styleName, backend: model.backend.backend, backendReason: model.backend.reason });
+      this._dispatch('nst-model-load', { url: this._models.url, styleName: model.styleName, backend: model.backend.backend, backendReason: model.backend.reason });
     }
     this._syncLoop();
     this._refreshStatus();
@@ -505,7 +506,7 @@ export class NstVideoElement extends LitElement {
   private _refreshStatus(): void {
     let status: NstVideoStatus;
     if (this._error) status = 'error';
-    else if (!this.model || (!this._media.video && !this._waitingForCamera)) status = 'idle';
+    else if (!this._media.video && !this._waitingForCamera) status = 'idle';
     else if (this._models.loading || this._waitingForCamera || !this._models.model) status = 'loading';
     else if (this._paused || this._hidden) status = 'paused';
     else status = this._frameShown ? 'running' : 'loading';
@@ -538,7 +539,7 @@ export class NstVideoElement extends LitElement {
     this._refreshStatus();
   };
 
-  private _dispatch<K extends 'nst-model-load' | 'nst-ready' | 'nst-error' | 'nst-stats'>(type: K, detail: HTMLElementEventMap[K]['detail']): void {
+  private _dispatch<K extends 'nst-model-progress' | 'nst-model-load' | 'nst-ready' | 'nst-error' | 'nst-stats'>(type: K, detail: HTMLElementEventMap[K]['detail']): void {
     this.dispatchEvent(new CustomEvent(type, { detail, bubbles: true, composed: true }));
   }
 }

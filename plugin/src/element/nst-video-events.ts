@@ -4,6 +4,7 @@
  * e.detail.phase)` type-checks.
  */
 import type { BackendName, BackendPreference } from '../backend/select-backend.js';
+import type { StyleModelLoadProgress } from '../model/index.js';
 import type { PresentationApi } from './gpu-presenter.js';
 
 /** Short side, in px, of the picture the network sees. */
@@ -44,7 +45,7 @@ export const FORWARDED_MEDIA_EVENTS = [
   'error',
 ] as const;
 
-/** `idle`: nothing to show (no model or no source); `loading`: the model, the camera or the media is on its way. */
+/** `idle`: nothing to show (no source); `loading`: the model, the camera or the media is on its way. */
 export type NstVideoStatus = 'idle' | 'loading' | 'running' | 'paused' | 'error';
 
 /** Where an error came from. */
@@ -92,6 +93,12 @@ export interface NstModelLoadDetail {
   readonly backendReason: string;
 }
 
+/** How much of a style model's weights has arrived. */
+export interface NstModelProgressDetail extends StyleModelLoadProgress {
+  /** The model.json being loaded (the default style's where no `model` is set). */
+  readonly url: string;
+}
+
 export interface NstReadyDetail {
   readonly width: number;
   readonly height: number;
@@ -118,6 +125,8 @@ export class NstVideoError extends Error {
 
 declare global {
   interface HTMLElementEventMap {
+    /** A style model's weights are downloading: 0 bytes once model.json is read, then as they arrive. */
+    'nst-model-progress': CustomEvent<NstModelProgressDetail>;
     /** A style model was loaded (and replaced any earlier one). */
     'nst-model-load': CustomEvent<NstModelLoadDetail>;
     /** The first stylised frame of a source or model is on screen. */

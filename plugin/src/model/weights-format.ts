@@ -172,8 +172,25 @@ export interface StyleModelFiles {
   /** Names the model in error messages, e.g. its URL or path. */
   readonly label: string;
   readModelJson(): Promise<string>;
-  /** Resolves with the shard's bytes; rejects if it does not exist. */
-  readShard(path: string): Promise<Uint8Array>;
+  /**
+   * Resolves with the shard's bytes; rejects if it does not exist. A reader that gets the bytes in
+   * pieces (a download) tells `onBytes` how many it has so far, so that a large model shows progress.
+   */
+  readShard(path: string, onBytes?: (bytesSoFar: number) => void): Promise<Uint8Array>;
+}
+
+/** How far a style model has loaded: bytes of its weight shards, whose sizes model.json records. */
+export interface StyleModelLoadProgress {
+  readonly loadedBytes: number;
+  readonly totalBytes: number;
+}
+
+export interface ReadStyleModelOptions {
+  /**
+   * Called with 0 bytes once model.json is read, as shard bytes arrive (where the reader gets them
+   * in pieces), and once each shard is read and checked; the last call has `loadedBytes === totalBytes`.
+   */
+  onProgress?: (progress: StyleModelLoadProgress) => void;
 }
 
 export interface DecodedStyleModel {
@@ -187,7 +204,7 @@ export interface DecodedStyleModel {
  * Reads and validates a style model: JSON, format and version, architecture, every weight's name
  * and shape, every shard's length and checksum. Throws `NstModelError` naming the first problem.
  */
-export async function readStyleModel(files: StyleModelFiles): Promise<DecodedStyleModel> {
+export async function readStyleModel(files: StyleModelFiles, options: ReadStyleModelOptions = {}): Promise<DecodedStyleModel> {
   const where = `${files.label}`;
   let text: string;
   try {
@@ -200,10 +217,11 @@ export async function readStyleModel(files: StyleModelFiles): Promise<DecodedSty
   const modelJson = parseModelJson(text, where);
   const { metadata, manifest } = validateModelJson(modelJson, where);
   const shardBytes = new Map<string, Uint8Array>();
+  const progress = progressReporter(metadata.shards, options.onProgress);
   for (const record of metadata.shards) {
     let bytes: Uint8Array;
     try {
-      bytes = await files.readShard(record.path);
+      bytes = await files.readShard(record.path, progress.onBytes);
     } catch (error) {
       throw new NstModelError(
         'missing-shard',
@@ -231,6 +249,7 @@ export async function readStyleModel(files: StyleModelFiles): Promise<DecodedSty
       );
     }
     shardBytes.set(record.path, bytes);
+    progress.shardDone(record.bytes);
   }
   const all = concatBytes(manifest.paths.map((path) => shardBytes.get(path)!));
   const weights = new Map<string, Float32Array>();
@@ -245,6 +264,27 @@ export async function readStyleModel(files: StyleModelFiles): Promise<DecodedSty
     offset += length;
   }
   return { metadata, architecture: metadata.architecture, weights };
+}
+
+/** Turns shard reads into `onProgress` calls, each with more bytes than the last. */
+function progressReporter(shards: readonly ShardRecord[], onProgress: ReadStyleModelOptions['onProgress']) {
+  const totalBytes = shards.reduce((sum, shard) => sum + shard.bytes, 0);
+  let doneBytes = 0;
+  let reported = -1;
+  const report = (loadedBytes: number) => {
+    if (!onProgress || loadedBytes <= reported) return;
+    reported = loadedBytes;
+    onProgress({ loadedBytes, totalBytes });
+  };
+  report(0);
+  return {
+    // A shard longer than its record is refused once read; until then it counts as no more than the record says.
+    onBytes: onProgress && ((bytesSoFar: number) => report(Math.min(totalBytes, doneBytes + bytesSoFar))),
+    shardDone(bytes: number) {
+      doneBytes += bytes;
+      report(doneBytes);
+    },
+  };
 }
 
 /**
@@ -463,7 +503,7 @@ export function float16BitsToFloat32(bits: number): number {
   return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
 }
 
-function concatBytes(parts: Uint8Array[]): Uint8Array {
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((sum, p) => sum + p.length, 0));
   let offset = 0;
   for (const part of parts) {

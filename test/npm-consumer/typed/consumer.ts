@@ -1,7 +1,7 @@
 // A TypeScript app using every entry of the published packages; the test type-checks it with
 // strict on and skipLibCheck off, against the .d.ts in node_modules.
-import { NstVideoElement, NstVideoError, DEFAULT_INFERENCE_SIZE, type NstVideoStats, type NstVideoStatus } from 'nst-video';
-import { BrowserStyleModel, NstModelError, loadStyleModel, selectBackend, type BackendChoice } from 'nst-video/loader';
+import { NstVideoElement, NstVideoError, DEFAULT_INFERENCE_SIZE, type NstModelProgressDetail, type NstVideoStats, type NstVideoStatus } from 'nst-video';
+import { BrowserStyleModel, NstModelError, loadStyleModel, selectBackend, type BackendChoice, type StyleModelLoadProgress } from 'nst-video/loader';
 import { ARCHITECTURE_PRESETS, MODEL_FORMAT_VERSION, encodeRandomStyleModel } from 'nst-video/model';
 import { NstStylizeChain, type ColorMatchMode } from 'nst-video-shaders';
 import { DEFAULT_SMOOTHING, COLOR_MATCH_MODES } from 'nst-video-shaders/defaults';
@@ -14,6 +14,10 @@ element.smoothing = DEFAULT_SMOOTHING;
 live.addEventListener('nst-error', (event) => {
   const phase: NstVideoError['phase'] = event.detail.phase;
   console.log(phase, event.detail.error.message);
+});
+live.addEventListener('nst-model-progress', (event) => {
+  const progress: NstModelProgressDetail = event.detail;
+  console.log(progress.url, progress.loadedBytes / progress.totalBytes);
 });
 live.addEventListener('nst-stats', (event) => {
   const stats: NstVideoStats = event.detail;
@@ -28,6 +32,8 @@ export async function stylize(image: HTMLImageElement): Promise<ImageData> {
   console.log(backend.reason, ARCHITECTURE_PRESETS.slim.channels, MODEL_FORMAT_VERSION, typeof encodeRandomStyleModel);
   try {
     const model: BrowserStyleModel = await loadStyleModel('/models/starry_night/model.json');
+    const defaultStyle = await loadStyleModel(undefined, { onProgress: ({ loadedBytes, totalBytes }: StyleModelLoadProgress) => console.log(loadedBytes, totalBytes) });
+    defaultStyle.dispose();
     return await model.stylize(image, { size: 256 });
   } catch (error) {
     if (error instanceof NstModelError) console.log(error.code);
