@@ -1,14 +1,17 @@
 #!/usr/bin/env node
 // `npm start`: bundles demo/src/*.ts with esbuild (rebuilding on change) and serves the demo at
-// http://localhost:8000/ (PORT overrides). Also serves the tfjs wasm binaries under /wasm/ and a
-// list of the style models under demo/models/ at /models/index.json. Answers HTTP Range requests,
-// which mediabunny's UrlSource needs.
+// http://localhost:8000/ (PORT overrides). The pages import the nst-video package by name, as an
+// app does (tsconfig.json's paths lead to its sources); its default style goes beside their
+// bundles, in demo/build/models/default/, where <nst-video> without a model looks for it. Also
+// serves the tfjs wasm binaries under /wasm/ and a list of the style models under demo/models/ at
+// /models/index.json. Answers HTTP Range requests, which mediabunny's UrlSource needs.
 import { spawnSync } from 'node:child_process';
 import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
+import { copyDefaultStyle } from '../plugin/scripts/default-style.mjs';
 
 const demoDir = resolve(fileURLToPath(new URL('.', import.meta.url)));
 const rootDir = resolve(demoDir, '..');
@@ -62,6 +65,7 @@ export async function startDemoServer({ port: listenPort = port, watch = true } 
   });
   await context.rebuild();
   if (watch) await context.watch();
+  copyDefaultStyle(join(buildDir, 'models/default'));
 
   const server = createServer((request, response) => {
     const path = decodeURIComponent(new URL(request.url ?? '/', 'http://localhost').pathname);

@@ -1,5 +1,5 @@
 /** demo/image.html: stylise one photo with a chosen style model, in the browser. */
-import { loadStyleModel, type BackendPreference, type BrowserStyleModel, type StyleModelSource } from '../../plugin/src/index.js';
+import { loadStyleModel, type BackendPreference, type BrowserStyleModel, type StyleModelSource } from 'nst-video/loader';
 import { addModelOptions, fetchDemoModels } from './shared/demo-models.js';
 import { acceptDroppedFile } from './shared/drop-zone.js';
 

@@ -2,7 +2,7 @@
  * demo/index.html: the camera (or a video file) stylised live by <nst-video>, with a style picker,
  * the picture's sliders, an fps / ms overlay, snapshots and clip recording with sound.
  */
-import { NstClipRecorder, type NstVideoElement, type NstVideoStats } from '../../plugin/src/index.js';
+import { NstClipRecorder, type NstVideoElement, type NstVideoStats } from 'nst-video';
 import { addModelOptions, fetchDemoModels, type DemoModel } from './shared/demo-models.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -42,13 +42,8 @@ async function listModels(): Promise<void> {
     say((error as Error).message, 'error');
     return;
   }
+  // The element starts with the package's default style (no model attribute); these are demo/models/.
   addModelOptions(modelSelect, models);
-  if (!models.length) {
-    say('No styles are installed in demo/models/. Add one: npx nst init --arch slim --out demo/models/my-style (untrained), or train one with nst train.', 'error');
-    placeholder.textContent = 'No style installed';
-    return;
-  }
-  live.model = modelSelect.value;
 }
 
 function wireSliders(): void {
@@ -148,6 +143,7 @@ async function toggleRecording(): Promise<void> {
 }
 
 live.addEventListener('nst-model-load', ({ detail }) => {
+  if (!live.model) modelSelect.options[0].textContent = `${detail.styleName} (the package's default)`;
   const software = detail.backend === 'wasm' || detail.backend === 'cpu';
   warning = software
     ? `No usable GPU for the network here (${detail.backendReason}): it runs on the CPU (${detail.backend}), a few frames per second. Lower the inference size for more.`
@@ -175,7 +171,7 @@ live.addEventListener('nst-error', ({ detail }) => {
   say(`${detail.error.message}${advice[detail.phase] ?? ''}`, 'error');
 });
 
-modelSelect.addEventListener('change', () => (live.model = modelSelect.value));
+modelSelect.addEventListener('change', () => (live.model = modelSelect.value || null));
 sourceSelect.addEventListener('change', () => {
   if (sourceSelect.value === 'camera') useCamera();
   else videoFile.click();

@@ -2,7 +2,7 @@
  * demo/transcode.html: stylise a whole video file with transcodeVideo(), watching each frame as
  * it is made, then download it (every frame and the sound kept).
  */
-import { NstTranscodeCanceledError, NstTranscodeError, transcodeVideo, type BackendPreference, type TranscodeFormat } from '../../plugin/src/index.js';
+import { NstTranscodeCanceledError, NstTranscodeError, transcodeVideo, type BackendPreference, type TranscodeFormat } from 'nst-video';
 import type { ColorMatchMode } from 'nst-video-shaders';
 import { addModelOptions, fetchDemoModels } from './shared/demo-models.js';
 import { acceptDroppedFile } from './shared/drop-zone.js';

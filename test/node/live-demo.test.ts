@@ -28,7 +28,7 @@ describe('live demo page', () => {
     await demo?.close();
   });
 
-  it('stylises the camera with the first style, shows fps / ms, and takes a snapshot', async () => {
+  it('stylises the camera with the package\'s default style, shows fps / ms, and takes a snapshot', async () => {
     const page = await browser.newPage();
     await page.setViewport({ width: 1100, height: 900 });
     const errors: string[] = [];
@@ -45,8 +45,11 @@ describe('live demo page', () => {
     await page.waitForFunction(() => /fps .* ms/.test(document.getElementById('overlay')!.textContent ?? ''), { timeout: 20_000 });
     const state = await page.evaluate(() => {
       const live = document.querySelector('nst-video')!;
-      return { stats: live.stats, message: document.getElementById('message')!.textContent, overlay: document.getElementById('overlay')!.textContent };
+      const style = (document.getElementById('model-select') as HTMLSelectElement).selectedOptions[0].textContent;
+      return { stats: live.stats, style, model: live.getAttribute('model'), message: document.getElementById('message')!.textContent, overlay: document.getElementById('overlay')!.textContent };
     });
+    assert.equal(state.model, null, 'the page sets no model: the element loads the default style (served beside the bundles)');
+    assert.match(state.style ?? '', /\(the package's default\)$/, 'the style picker names the default style once it has loaded');
     const expected = await expectedAutoChoiceIn(page);
     assert.equal(state.stats.backend, expected.backend, expected.gpus);
     assert.equal(state.stats.presentation, expected.presentation, expected.gpus);
