@@ -28,7 +28,7 @@ export interface TfjsBridgeOptions extends Omit<PresenterOptions, 'device'> {
 
 export class TfjsBridge {
   /** tfjs on the presenter's WebGL2 context, once the first frame has asked for it. */
-  private _webGl: Promise<SharedWebGlBackend | null> | null = null;
+  private _webGlStarting: Promise<SharedWebGlBackend | null> | null = null;
   private _webGlStarted: SharedWebGlBackend | null = null;
   private _disposed = false;
 
@@ -79,8 +79,8 @@ export class TfjsBridge {
     if (!this._zeroCopy || this._disposed) return null;
     if (this._webGpu) return this._webGpu.active ? this._webGpu : null;
     const gl = this.presenter.gl;
-    if (!this._webGl && gl && tf.getBackend() === 'webgl') this._webGl = this._shareContext(gl);
-    const shared = this._webGl ? await this._webGl : null;
+    if (!this._webGlStarting && gl && tf.getBackend() === 'webgl') this._webGlStarting = this._shareContext(gl);
+    const shared = this._webGlStarting ? await this._webGlStarting : null;
     return shared?.active ? shared : null;
   }
 
