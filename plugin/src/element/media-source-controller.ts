@@ -2,7 +2,8 @@
  * Where `<nst-video>` gets its frames: a `<video>` playing the camera, a URL (`src`), a page's
  * MediaStream (`srcObject`), or the page's own `<video>` in the `media` slot (first match wins,
  * in that order: slot, srcObject, camera, src). Opens and stops the camera; reports camera and
- * media errors with their phase.
+ * media errors with their phase. Its `state` is the host's to read: it asks the host to update
+ * whenever that changes.
  */
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import { FORWARDED_MEDIA_EVENTS, NstVideoError } from './nst-video-events.js';
@@ -20,11 +21,12 @@ export interface MediaSourceSettings {
 
 export type MediaSourceKind = 'slot' | 'srcObject' | 'camera' | 'src';
 
+/** Where frames come from now: nothing, the camera being opened (its permission prompt), or a video. */
+export type MediaSourceState = 'none' | 'opening-camera' | 'video';
+
 export interface MediaSourceCallbacks {
   /** The video frames come from changed (null: no source). */
   onVideoChange(video: HTMLVideoElement | null, kind: MediaSourceKind | null): void;
-  /** Waiting for the camera (permission prompt) started or ended. */
-  onWaiting(waiting: boolean): void;
   onError(error: NstVideoError): void;
   /** One of FORWARDED_MEDIA_EVENTS from the video frames come from now. */
   onMediaEvent(event: Event): void;
@@ -35,6 +37,8 @@ export class MediaSourceController implements ReactiveController {
   private _kind: MediaSourceKind | null = null;
   private _active: HTMLVideoElement | null = null;
   private _cameraStream: MediaStream | null = null;
+  /** getUserMedia is asked and has not answered (the permission prompt, the camera starting). */
+  private _openingCamera = false;
   private _generation = 0;
   private _connected = false;
   private _lastSettings: MediaSourceSettings | null = null;
@@ -58,6 +62,10 @@ export class MediaSourceController implements ReactiveController {
 
   get kind(): MediaSourceKind | null {
     return this._kind;
+  }
+
+  get state(): MediaSourceState {
+    return this._active ? 'video' : this._openingCamera ? 'opening-camera' : 'none';
   }
 
   /** The camera's stream while the element has the camera open. */
@@ -135,13 +143,15 @@ export class MediaSourceController implements ReactiveController {
       this._callbacks.onError(new NstVideoError('camera', 'This page cannot use a camera: navigator.mediaDevices is missing (the page must be served over https or from localhost).'));
       return;
     }
-    this._callbacks.onWaiting(true);
+    this._openingCamera = true;
+    this._host.requestUpdate();
     let stream: MediaStream;
     try {
       stream = await mediaDevices.getUserMedia({ video: { facingMode }, audio: false });
     } catch (error) {
       if (generation !== this._generation) return;
-      this._callbacks.onWaiting(false);
+      this._openingCamera = false;
+      this._host.requestUpdate();
       this._callbacks.onError(cameraError(error as DOMException));
       return;
     }
@@ -149,7 +159,7 @@ export class MediaSourceController implements ReactiveController {
       stopTracks(stream);
       return;
     }
-    this._callbacks.onWaiting(false);
+    this._openingCamera = false;
     this._cameraStream = stream;
     this._video.srcObject = stream;
     this._activate(this._video);
@@ -159,6 +169,7 @@ export class MediaSourceController implements ReactiveController {
     this._active = video;
     video.addEventListener('error', this._onMediaError);
     for (const type of FORWARDED_MEDIA_EVENTS) video.addEventListener(type, this._onMediaEvent);
+    this._host.requestUpdate();
     this._callbacks.onVideoChange(video, this._kind);
   }
 
@@ -180,6 +191,9 @@ export class MediaSourceController implements ReactiveController {
     }
     this._active = null;
     this._kind = null;
+    // A camera still being opened is not waited for any more: its answer finds a newer generation.
+    this._openingCamera = false;
+    this._host.requestUpdate();
   }
 
   private readonly _onMediaEvent = (event: Event): void => {

@@ -1,7 +1,8 @@
 /**
  * Loads the element's style model: one download at a time (a newer request aborts the older),
  * the new model replaces the old only once it has loaded, and the old one is disposed once no
- * frame is using it.
+ * frame is using it. `model` and `loading` are the host's to read: it asks the host to update
+ * whenever they change.
  */
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import { loadStyleModel, type BrowserStyleModel, type LoadStyleModelOptions, type StyleModelSource } from '../load-style-model.js';
@@ -51,10 +52,10 @@ export class ModelController implements ReactiveController {
   private _loading = false;
 
   constructor(
-    host: ReactiveControllerHost,
+    private readonly _host: ReactiveControllerHost,
     private readonly _callbacks: ModelControllerCallbacks,
   ) {
-    host.addController(this);
+    _host.addController(this);
   }
 
   /** The model frames are stylised with; null until one has loaded. */
@@ -79,13 +80,13 @@ export class ModelController implements ReactiveController {
     this._abort = null;
     this._request = request;
     if (!request) {
-      this._loading = false;
+      this._setLoading(false);
       this._release();
       return;
     }
     const abort = new AbortController();
     this._abort = abort;
-    this._loading = true;
+    this._setLoading(true);
     const onProgress = (progress: StyleModelLoadProgress) => {
       if (!abort.signal.aborted) this._callbacks.onProgress(progress);
     };
@@ -95,7 +96,7 @@ export class ModelController implements ReactiveController {
           model.dispose();
           return;
         }
-        this._loading = false;
+        this._setLoading(false);
         this._abort = null;
         const previous = this._model;
         this._model = model;
@@ -103,7 +104,7 @@ export class ModelController implements ReactiveController {
       },
       (error: unknown) => {
         if (abort.signal.aborted) return;
-        this._loading = false;
+        this._setLoading(false);
         this._abort = null;
         const cause = error as Error;
         const message =
@@ -130,15 +131,21 @@ export class ModelController implements ReactiveController {
   hostDisconnected(): void {
     this._abort?.abort();
     this._abort = null;
-    this._loading = false;
+    this._setLoading(false);
     this._request = null;
     this._release();
+  }
+
+  private _setLoading(loading: boolean): void {
+    this._loading = loading;
+    this._host.requestUpdate();
   }
 
   private _release(): void {
     const previous = this._model;
     this._model = null;
     if (previous) this._callbacks.onChange(null, previous);
+    this._host.requestUpdate();
   }
 }
 

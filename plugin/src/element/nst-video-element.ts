@@ -23,10 +23,10 @@ import {
   DEFAULT_TARGET_FPS,
   NstVideoError,
   STATS_INTERVAL_MS,
-  type NstErrorPhase,
   type NstVideoStats,
   type NstVideoStatus,
 } from './nst-video-events.js';
+import { errorAfterChange, frameLoopRuns, nstVideoPlaceholder, nstVideoStatus, type NstVideoState } from './nst-video-state.js';
 import { nstVideoStyles } from './nst-video-styles.js';
 import { TfjsBridge } from './tfjs-bridge.js';
 
@@ -118,20 +118,25 @@ export class NstVideoElement extends LitElement {
   /** A MediaStream to stylise (property only), as `<video>.srcObject`. */
   @property({ attribute: false }) srcObject: MediaStream | null = null;
 
-  @state() private _status: NstVideoStatus = 'idle';
+  // What the element itself knows, each reactive (setting it updates the element, and so `_sync()`).
+  /** As `<video>.paused`: by pause() or before play(), or the source paused itself (its end, the page's own `<video>`). */
+  @state() private _paused = true;
+  /** The page is hidden: frames are not stylised meanwhile. */
+  @state() private _hidden = false;
+  /** A stylised frame of this source, model and renderer is on screen: `nst-ready` has fired for them. */
+  @state() private _frameShown = false;
+  /** The last error, until a new source or model ends it (`errorAfterChange`). */
+  @state() private _error: NstVideoError | null = null;
+  /** Draws the frames; made with the renderer on the first frame. Its canvas is the picture. */
   @state() private _presenter: NstGpuPresenter | null = null;
-  @state() private _slotted: HTMLVideoElement | null = null;
 
-  private _error: NstVideoError | null = null;
-  private _paused = true;
-  private _hidden = false;
+  /** The page's own `<video>` in the `media` slot. */
+  private _slotted: HTMLVideoElement | null = null;
   /**
    * The element paused its source for a hidden page: the `pause` (and the `play` on return) that
    * causes are not the page's doing, so they are not fired and do not change `paused`.
    */
   private _pausedForHidden = false;
-  private _waitingForCamera = false;
-  private _frameShown = false;
   private _bridgePromise: Promise<TfjsBridge> | null = null;
   private _statsTimer = 0;
   private readonly _sourceVideo: HTMLVideoElement;
@@ -145,10 +150,6 @@ export class NstVideoElement extends LitElement {
     this._sourceVideo.className = 'source';
     this._media = new MediaSourceController(this, this._sourceVideo, {
       onVideoChange: (video, kind) => this._onVideoChange(video, kind),
-      onWaiting: (waiting) => {
-        this._waitingForCamera = waiting;
-        this._refreshStatus();
-      },
       onError: (error) => this._fail(error),
       onMediaEvent: (event) => this._onMediaEvent(event),
     });
@@ -169,7 +170,7 @@ export class NstVideoElement extends LitElement {
 
   /** `idle`, `loading`, `running`, `paused` or `error`; reflected as the `status` attribute. */
   get status(): NstVideoStatus {
-    return this._status;
+    return nstVideoStatus(this._state());
   }
 
   /** True unless playing (as `<video>.paused`). */
@@ -234,11 +235,10 @@ export class NstVideoElement extends LitElement {
   async play(): Promise<void> {
     // A source set just before (`src`, `camera`, `srcObject`) waits for the next update: take it
     // now, so that this plays it, as `<video>.play()` plays the src just set.
-    this._syncSources();
+    this._requestModel();
+    this._updateSource();
     this._paused = false;
     this._pausedForHidden = false;
-    this._refreshStatus();
-    this._syncLoop();
     try {
       await this._media.play();
     } catch (error) {
@@ -253,8 +253,6 @@ export class NstVideoElement extends LitElement {
     this._paused = true;
     this._pausedForHidden = false;
     this._media.pause();
-    this._syncLoop();
-    this._refreshStatus();
   }
 
   /** Forgets the temporal history: the next frame is shown without blending in earlier ones. */
@@ -302,36 +300,35 @@ export class NstVideoElement extends LitElement {
     this._hidden = this.ownerDocument.visibilityState === 'hidden';
     this.ownerDocument.addEventListener('visibilitychange', this._onVisibilityChange);
     this._statsTimer = (this.ownerDocument.defaultView ?? window).setInterval(() => this._emitStats(), STATS_INTERVAL_MS);
-    this._syncSources();
+    this._requestModel();
+    this._updateSource();
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
     this.ownerDocument.removeEventListener('visibilitychange', this._onVisibilityChange);
     (this.ownerDocument.defaultView ?? window).clearInterval(this._statsTimer);
-    this._loop.stop();
     this._releasePresenter();
     this._frameShown = false;
-    this._refreshStatus();
   }
 
+  /**
+   * Each change of a property goes to the one part it concerns (`changed.has` takes only this
+   * element's property names: a typo does not compile); then `_sync()` applies the new state.
+   */
   protected override willUpdate(changed: PropertyValues<this>): void {
+    if (changed.has('model') || changed.has('backend') || changed.has('wasmPaths')) this._requestModel();
+    if (changed.has('srcObject') || changed.has('camera') || changed.has('facingMode') || changed.has('src') || changed.has('muted') || changed.has('loop')) this._updateSource();
     if (changed.has('strength') || changed.has('smoothing') || changed.has('colorMatch') || changed.has('colorMatchMode')) this._applyParameters();
-  }
-
-  protected override updated(changed: PropertyValues<this>): void {
-    this.setAttribute('status', this._status);
-    if (['model', 'backend', 'wasmPaths', 'src', 'camera', 'facingMode', 'srcObject', 'muted', 'loop', '_slotted'].some((key) => changed.has(key as keyof NstVideoElement))) {
-      this._syncSources();
-    }
+    this._sync();
   }
 
   protected override render() {
-    const showPlaceholder = this._status !== 'running' && !(this._status === 'paused' && this._frameShown);
+    const placeholder = nstVideoPlaceholder(this._state());
     return html`<div part="stage" class="stage">
       ${this._presenter?.canvas ?? nothing}
-      <div part="placeholder" class="placeholder" ?hidden=${!showPlaceholder}>
-        <slot name="placeholder">${this._placeholderText()}</slot>
+      <div part="placeholder" class="placeholder" ?hidden=${placeholder === null}>
+        <slot name="placeholder">${placeholder ?? nothing}</slot>
       </div>
       <slot name="media" @slotchange=${this._onSlotChange}></slot>
       ${this._sourceVideo}
@@ -347,20 +344,41 @@ export class NstVideoElement extends LitElement {
     return capture && (video.currentSrc || video.src) ? capture.call(video).getAudioTracks() : [];
   }
 
-  private _placeholderText(): string {
-    if (this._status === 'error') return this._error?.message ?? 'Error';
-    if (this._waitingForCamera) return 'Waiting for the camera…';
-    if (this._models.loading) return 'Loading the style…';
-    if (!this._media.video) return 'No video source (set camera, src or srcObject).';
-    if (this._paused && !this._frameShown) return 'Paused';
-    return 'Starting…';
+  /**
+   * Everything the status, the placeholder and the frame loop are derived from (nst-video-state.ts),
+   * read from where each part lives: the source and the model from their controllers, the rest from
+   * the element's reactive fields. Every one of them updates the element when it changes.
+   */
+  private _state(): NstVideoState {
+    return {
+      source: this._media.state,
+      modelLoaded: this._models.model !== null,
+      modelLoading: this._models.loading,
+      playback: this._paused ? 'paused' : this._hidden ? 'hidden' : 'playing',
+      frameShown: this._frameShown,
+      error: this._error,
+    };
   }
 
-  private _syncSources(): void {
+  /** Applies what the state implies, once per update: the frame loop runs or stops, and the `status` attribute follows. */
+  private _sync(): void {
+    const state = this._state();
+    if (frameLoopRuns(state)) this._loop.start();
+    else this._loop.stop();
+    this.setAttribute('status', nstVideoStatus(state));
+  }
+
+  /** Asks for the model the properties name (the controller does nothing if it has it already). */
+  private _requestModel(): void {
     if (!this.isConnected) return;
     const url = this.model?.trim();
     const backend = BROWSER_BACKENDS.includes(this.backend as never) ? this.backend : 'auto';
     this._models.request({ url: url || undefined, backend, wasmPaths: this.wasmPaths ?? undefined });
+  }
+
+  /** Hands the source properties to the media controller (it switches only to a different source). */
+  private _updateSource(): void {
+    if (!this.isConnected) return;
     this._media.update({
       slotted: this._slotted,
       srcObject: this.srcObject,
@@ -370,7 +388,6 @@ export class NstVideoElement extends LitElement {
       muted: this.muted,
       loop: this.loop,
     });
-    this._refreshStatus();
   }
 
   private _onSlotChange(event: Event): void {
@@ -381,21 +398,18 @@ export class NstVideoElement extends LitElement {
       if (video) break;
     }
     this._slotted = video;
+    this._updateSource();
   }
 
   private _onVideoChange(video: HTMLVideoElement | null, kind: MediaSourceKind | null): void {
-    this._error = this._error?.phase === 'model' ? this._error : null;
+    this._error = errorAfterChange(this._error, 'source');
     this._frameShown = false;
     this._pausedForHidden = false;
     this._loop.attach(video);
     this._loop.resetCounters();
     this._presenter?.releaseFrames();
-    if (video) {
-      // Like <video autoplay>; a page's own <video> that plays (or will) carries the element along.
-      if (this.autoplay || (kind === 'slot' && (video.autoplay || !video.paused))) this.play().catch(() => {});
-    }
-    this._syncLoop();
-    this._refreshStatus();
+    // Like <video autoplay>; a page's own <video> that plays (or will) carries the element along.
+    if (video && (this.autoplay || (kind === 'slot' && (video.autoplay || !video.paused)))) this.play().catch(() => {});
   }
 
   /** Fires the source's media event on the element; a pause or play the page did not ask the element for (the end of the source, the page's own `<video>`) is the element's too. */
@@ -405,43 +419,28 @@ export class NstVideoElement extends LitElement {
         if (event.type === 'play') this._pausedForHidden = false;
         return;
       }
-      const video = event.target as HTMLVideoElement;
-      if (this._paused !== video.paused) {
-        this._paused = video.paused;
-        this._syncLoop();
-        this._refreshStatus();
-      }
+      this._paused = (event.target as HTMLVideoElement).paused;
     }
     this.dispatchEvent(new Event(event.type));
   }
 
   private _onModelChange(model: BrowserStyleModel | null, previous: BrowserStyleModel | null): void {
     if (previous) void this._loop.idle().then(() => previous.dispose());
-    // A new model (or backend) may cure a frame that failed too.
-    if (this._error?.phase === 'model' || this._error?.phase === 'gpu') this._error = null;
+    this._error = errorAfterChange(this._error, 'model');
     this._frameShown = false;
     this._loop.resetCounters();
     this._presenter?.reset();
     if (model) {
       this._dispatch('nst-model-load', { url: this._models.url, styleName: model.styleName, backend: model.backend.backend, backendReason: model.backend.reason });
     }
-    this._syncLoop();
-    this._refreshStatus();
   }
 
   private _onFrame(): void {
     if (this._frameShown) return;
     this._frameShown = true;
     const { width, height } = this._loop.measurements();
-    this._refreshStatus();
     const model = this._models.model;
     if (model && this._presenter) this._dispatch('nst-ready', { width, height, backend: model.backend.backend, presentation: this._presenter.choice.api });
-  }
-
-  private _syncLoop(): void {
-    const shouldRun = this.isConnected && !this._paused && !this._hidden && !this._error && Boolean(this._models.model) && Boolean(this._media.video);
-    if (shouldRun) this._loop.start();
-    else this._loop.stop();
   }
 
   private _ensureBridge(): Promise<TfjsBridge> {
@@ -469,7 +468,6 @@ export class NstVideoElement extends LitElement {
     this._releasePresenter();
     this._frameShown = false;
     this._dispatch('nst-error', { error: new NstVideoError('device-lost', error.message, { cause: error }), phase: 'device-lost' });
-    this._refreshStatus();
   }
 
   private _releasePresenter(): void {
@@ -496,22 +494,10 @@ export class NstVideoElement extends LitElement {
     });
   }
 
+  /** Reports `error`; the update it causes stops the frame loop (`frameLoopRuns`). */
   private _fail(error: NstVideoError): void {
     this._error = error;
-    this._loop.stop();
-    this._refreshStatus();
-    this._dispatch('nst-error', { error, phase: error.phase as NstErrorPhase });
-  }
-
-  private _refreshStatus(): void {
-    let status: NstVideoStatus;
-    if (this._error) status = 'error';
-    else if (!this._media.video && !this._waitingForCamera) status = 'idle';
-    else if (this._models.loading || this._waitingForCamera || !this._models.model) status = 'loading';
-    else if (this._paused || this._hidden) status = 'paused';
-    else status = this._frameShown ? 'running' : 'loading';
-    this._status = status;
-    this.requestUpdate();
+    this._dispatch('nst-error', { error, phase: error.phase });
   }
 
   /** `targetFps` as the frame loop uses it: 0 (off) for a negative value, the default for a non-number. */
@@ -520,7 +506,7 @@ export class NstVideoElement extends LitElement {
   }
 
   private _emitStats(): void {
-    if (this._status === 'running') this._dispatch('nst-stats', this.stats);
+    if (this.status === 'running') this._dispatch('nst-stats', this.stats);
   }
 
   private readonly _onVisibilityChange = (): void => {
@@ -535,8 +521,6 @@ export class NstVideoElement extends LitElement {
         void video.play().catch(() => (this._pausedForHidden = false));
       }
     }
-    this._syncLoop();
-    this._refreshStatus();
   };
 
   private _dispatch<K extends 'nst-model-progress' | 'nst-model-load' | 'nst-ready' | 'nst-error' | 'nst-stats'>(type: K, detail: HTMLElementEventMap[K]['detail']): void {
