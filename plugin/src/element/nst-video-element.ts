@@ -9,7 +9,7 @@ import { BROWSER_BACKENDS, type BackendPreference } from '../backend/select-back
 import type { BrowserStyleModel } from '../load-style-model.js';
 import { MIN_INPUT_SIZE } from '../model/index.js';
 import { FrameLoopController } from './frame-loop-controller.js';
-import type { NstDeviceLostError, NstGpuPresenter } from './gpu-presenter.js';
+import type { NstDeviceLostError, PresenterParameters } from './gpu-presenter.js';
 import { MediaSourceController, type MediaSourceKind } from './media-source-controller.js';
 import { ModelController } from './model-controller.js';
 import {
@@ -28,7 +28,7 @@ import {
 } from './nst-video-events.js';
 import { errorAfterChange, frameLoopRuns, nstVideoPlaceholder, nstVideoStatus, type NstVideoState } from './nst-video-state.js';
 import { nstVideoStyles } from './nst-video-styles.js';
-import { TfjsBridge } from './tfjs-bridge.js';
+import { RendererController } from './renderer-controller.js';
 
 /**
  * Shows a video source repainted in the style of a model, frame by frame, as a media element.
@@ -127,8 +127,6 @@ export class NstVideoElement extends LitElement {
   @state() private _frameShown = false;
   /** The last error, until a new source or model ends it (`errorAfterChange`). */
   @state() private _error: NstVideoError | null = null;
-  /** Draws the frames; made with the renderer on the first frame. Its canvas is the picture. */
-  @state() private _presenter: NstGpuPresenter | null = null;
 
   /** The page's own `<video>` in the `media` slot. */
   private _slotted: HTMLVideoElement | null = null;
@@ -137,11 +135,11 @@ export class NstVideoElement extends LitElement {
    * causes are not the page's doing, so they are not fired and do not change `paused`.
    */
   private _pausedForHidden = false;
-  private _bridgePromise: Promise<TfjsBridge> | null = null;
   private _statsTimer = 0;
   private readonly _sourceVideo: HTMLVideoElement;
   private readonly _media: MediaSourceController;
   private readonly _models: ModelController;
+  private readonly _renderer: RendererController;
   private readonly _loop: FrameLoopController;
 
   constructor() {
@@ -158,9 +156,15 @@ export class NstVideoElement extends LitElement {
       onProgress: (progress) => this._dispatch('nst-model-progress', { url: this._models.url, ...progress }),
       onError: (error) => this._fail(error),
     });
+    this._renderer = new RendererController(this, {
+      parameters: () => this._parameters(),
+      idle: () => this._loop.idle(),
+      onLost: (error) => this._onDeviceLost(error),
+      onWeightsLost: () => this._models.reload(),
+    });
     this._loop = new FrameLoopController(this, {
       model: () => this._models.model,
-      bridge: () => this._ensureBridge(),
+      bridge: () => this._renderer.bridge(),
       inferenceSize: () => Math.max(MIN_INPUT_SIZE, Math.round(finiteOr(this.inferenceSize, DEFAULT_INFERENCE_SIZE))),
       targetFps: () => this._targetFps(),
       onFrame: () => this._onFrame(),
@@ -222,7 +226,7 @@ export class NstVideoElement extends LitElement {
       ...measured,
       targetFps: this._targetFps(),
       backend: this._models.model?.backend.backend ?? null,
-      presentation: this._presenter?.choice.api ?? null,
+      presentation: this._renderer.presenter?.choice.api ?? null,
     };
   }
 
@@ -257,7 +261,7 @@ export class NstVideoElement extends LitElement {
 
   /** Forgets the temporal history: the next frame is shown without blending in earlier ones. */
   reset(): void {
-    this._presenter?.reset();
+    this._renderer.presenter?.reset();
   }
 
   /**
@@ -266,7 +270,7 @@ export class NstVideoElement extends LitElement {
    * Available once `nst-ready` has fired.
    */
   captureStream(fps?: number): MediaStream {
-    const canvas = this._presenter?.canvas;
+    const canvas = this._renderer.presenter?.canvas;
     if (!canvas) throw new DOMException('<nst-video> has no picture yet; call captureStream() after the nst-ready event.', 'InvalidStateError');
     const stream = fps === undefined ? canvas.captureStream() : canvas.captureStream(fps);
     for (const track of this._sourceAudioTracks()) stream.addTrack(track);
@@ -275,7 +279,7 @@ export class NstVideoElement extends LitElement {
 
   /** The current stylised frame as an image (default PNG), at the source's resolution. */
   snapshot(type = 'image/png', quality?: number): Promise<Blob> {
-    const canvas = this._presenter?.canvas;
+    const canvas = this._renderer.presenter?.canvas;
     if (!canvas || !this._frameShown) return Promise.reject(new DOMException('<nst-video> has no picture yet; call snapshot() after the nst-ready event.', 'InvalidStateError'));
     return new Promise((resolve, reject) =>
       canvas.toBlob((blob) => (blob ? resolve(blob) : reject(new Error(`The browser could not encode the frame as ${type}.`))), type, quality),
@@ -308,7 +312,6 @@ export class NstVideoElement extends LitElement {
     super.disconnectedCallback();
     this.ownerDocument.removeEventListener('visibilitychange', this._onVisibilityChange);
     (this.ownerDocument.defaultView ?? window).clearInterval(this._statsTimer);
-    this._releasePresenter();
     this._frameShown = false;
   }
 
@@ -319,14 +322,14 @@ export class NstVideoElement extends LitElement {
   protected override willUpdate(changed: PropertyValues<this>): void {
     if (changed.has('model') || changed.has('backend') || changed.has('wasmPaths')) this._requestModel();
     if (changed.has('srcObject') || changed.has('camera') || changed.has('facingMode') || changed.has('src') || changed.has('muted') || changed.has('loop')) this._updateSource();
-    if (changed.has('strength') || changed.has('smoothing') || changed.has('colorMatch') || changed.has('colorMatchMode')) this._applyParameters();
+    if (changed.has('strength') || changed.has('smoothing') || changed.has('colorMatch') || changed.has('colorMatchMode')) this._renderer.presenter?.setParameters(this._parameters());
     this._sync();
   }
 
   protected override render() {
     const placeholder = nstVideoPlaceholder(this._state());
     return html`<div part="stage" class="stage">
-      ${this._presenter?.canvas ?? nothing}
+      ${this._renderer.presenter?.canvas ?? nothing}
       <div part="placeholder" class="placeholder" ?hidden=${placeholder === null}>
         <slot name="placeholder">${placeholder ?? nothing}</slot>
       </div>
@@ -407,7 +410,7 @@ export class NstVideoElement extends LitElement {
     this._pausedForHidden = false;
     this._loop.attach(video);
     this._loop.resetCounters();
-    this._presenter?.releaseFrames();
+    this._renderer.presenter?.releaseFrames();
     // Like <video autoplay>; a page's own <video> that plays (or will) carries the element along.
     if (video && (this.autoplay || (kind === 'slot' && (video.autoplay || !video.paused)))) this.play().catch(() => {});
   }
@@ -429,7 +432,7 @@ export class NstVideoElement extends LitElement {
     this._error = errorAfterChange(this._error, 'model');
     this._frameShown = false;
     this._loop.resetCounters();
-    this._presenter?.reset();
+    this._renderer.presenter?.reset();
     if (model) {
       this._dispatch('nst-model-load', { url: this._models.url, styleName: model.styleName, backend: model.backend.backend, backendReason: model.backend.reason });
     }
@@ -440,58 +443,24 @@ export class NstVideoElement extends LitElement {
     this._frameShown = true;
     const { width, height } = this._loop.measurements();
     const model = this._models.model;
-    if (model && this._presenter) this._dispatch('nst-ready', { width, height, backend: model.backend.backend, presentation: this._presenter.choice.api });
-  }
-
-  private _ensureBridge(): Promise<TfjsBridge> {
-    this._bridgePromise ??= TfjsBridge.create({ ownerDocument: this.ownerDocument, onLost: (error) => this._onDeviceLost(error) }).then(
-      (bridge) => {
-        if (!this.isConnected) {
-          bridge.dispose();
-          throw new NstVideoError('gpu', '<nst-video> was removed while its renderer started.');
-        }
-        bridge.presenter.canvas.setAttribute('part', 'canvas');
-        this._presenter = bridge.presenter;
-        this._applyParameters();
-        return bridge;
-      },
-      (error: Error) => {
-        this._bridgePromise = null;
-        throw error instanceof NstVideoError ? error : new NstVideoError('gpu', `The renderer could not start: ${error.message}`, { cause: error });
-      },
-    );
-    return this._bridgePromise;
+    const presenter = this._renderer.presenter;
+    if (model && presenter) this._dispatch('nst-ready', { width, height, backend: model.backend.backend, presentation: presenter.choice.api });
   }
 
   private _onDeviceLost(error: NstDeviceLostError): void {
-    // The next frame starts a new renderer; the page hears about the loss.
-    this._releasePresenter();
+    // The renderer is gone and the next frame starts another; the page hears about the loss.
     this._frameShown = false;
     this._dispatch('nst-error', { error: new NstVideoError('device-lost', error.message, { cause: error }), phase: 'device-lost' });
   }
 
-  private _releasePresenter(): void {
-    const bridge = this._bridgePromise;
-    this._bridgePromise = null;
-    this._presenter = null;
-    void bridge?.then(
-      (b) =>
-        this._loop.idle().then(() => {
-          const weightsLost = b.disposeLosesWeights;
-          b.dispose();
-          if (weightsLost && this.isConnected) this._models.reload();
-        }),
-      () => {},
-    );
-  }
-
-  private _applyParameters(): void {
-    this._presenter?.setParameters({
+  /** The shaders' parameters from the properties: out-of-range numbers clamped, anything else the default. */
+  private _parameters(): PresenterParameters {
+    return {
       strength: clamp01(this.strength, DEFAULT_STRENGTH),
       smoothing: clamp01(this.smoothing, DEFAULT_SMOOTHING),
       colorMatch: clamp01(this.colorMatch, DEFAULT_COLOR_MATCH),
       colorMatchMode: COLOR_MATCH_MODES.includes(this.colorMatchMode) ? this.colorMatchMode : DEFAULT_COLOR_MATCH_MODE,
-    });
+    };
   }
 
   /** Reports `error`; the update it causes stops the frame loop (`frameLoopRuns`). */
