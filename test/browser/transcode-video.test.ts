@@ -127,6 +127,15 @@ describe('transcodeVideo', function () {
     console.log(`model-load-failed: ${error.message}`);
   });
 
+  it('without a model, the package\'s default style stylises every frame', async () => {
+    const path = CLIPS + 'testsrc_2s_noaudio.mp4';
+    const blob = await transcodeVideo(await fetchBlob(path), { backend: 'wasm', wasmPaths: WASM_PATHS, inferenceSize: SIZE });
+    const { output, input, differenceFromInput } = await probe(blob, 'mp4', path);
+    console.log(`default style: ${output.video!.frames}/${input.video!.frames} frames, difference from input ${differenceFromInput.toFixed(1)}/255`);
+    expect(output.video!.frames).to.equal(input.video!.frames);
+    expect(differenceFromInput, 'the frames are stylised (differ from the input)').to.be.greaterThan(10);
+  });
+
   describe('bad input ends with its error code and no output', () => {
     const bad: { what: string; input: () => Promise<Blob>; code: string }[] = [
       { what: 'not a media file', input: async () => new Blob(['this is a text file, not a video\n'.repeat(100)], { type: 'text/plain' }), code: 'not-media' },

@@ -55,8 +55,11 @@ export interface TranscodeProgress {
 }
 
 export interface TranscodeVideoOptions extends BackendOptions {
-  /** The style: the URL of model.json (or its folder), the model's files, or a loaded model (not disposed here). */
-  model: StyleModelSource | BrowserStyleModel;
+  /**
+   * The style: the URL of model.json (or its folder), the model's files, or a loaded model (not
+   * disposed here). Default: the package's default style, as `<nst-video>` without a `model`.
+   */
+  model?: StyleModelSource | BrowserStyleModel;
   /** Short side, in px, of the picture the network sees (the output keeps the input's resolution). Default 256. */
   inferenceSize?: number;
   /** 0..1: 0 writes the original frames, 1 the stylised ones. Default 1. */
@@ -137,7 +140,8 @@ const TRUNCATION_SLACK_S = 0.1;
 
 /**
  * Stylises every frame of a video file and resolves with the new file (same resolution, frames,
- * timestamps and sound). The frames go through the network at `inferenceSize` and through the
+ * timestamps and sound), in the style of `options.model` or, without one, in the package's
+ * default style. The frames go through the network at `inferenceSize` and through the
  * same temporal smoothing, colour matching and strength passes as `<nst-video>`; the smoothing
  * history starts afresh with each file.
  *
@@ -145,7 +149,7 @@ const TRUNCATION_SLACK_S = 0.1;
  * with `NstTranscodeCanceledError` when `signal` aborts, and with a `TypeError` naming the option
  * for a bad option (before any work).
  */
-export async function transcodeVideo(input: File | Blob | string | URL, options: TranscodeVideoOptions): Promise<Blob> {
+export async function transcodeVideo(input: File | Blob | string | URL, options: TranscodeVideoOptions = {}): Promise<Blob> {
   const settings = checkOptions(input, options);
   const { signal } = options;
   throwIfAborted(signal);
@@ -221,8 +225,8 @@ function checkOptions(input: unknown, options: TranscodeVideoOptions): CheckedSe
   if (!(typeof input === 'string' || input instanceof URL || input instanceof Blob)) {
     throw new TypeError('input must be a File, a Blob or the URL of a video file.');
   }
-  if (!options || typeof options !== 'object') throw new TypeError('options must be an object with at least options.model.');
-  if (options.model === undefined || options.model === null) throw new TypeError('options.model is required: the URL of model.json, the model\'s files or a loaded BrowserStyleModel.');
+  if (!options || typeof options !== 'object') throw new TypeError('options, when provided, must be an object.');
+  if (options.model === null) throw new TypeError('options.model, when provided, must be the URL of model.json, the model\'s files or a loaded BrowserStyleModel; leave it out for the package\'s default style.');
   const unit = (name: keyof TranscodeVideoOptions, fallback: number) => {
     const value = options[name] ?? fallback;
     if (typeof value !== 'number' || !(value >= 0 && value <= 1)) throw new TypeError(`options.${name}, when provided, must be a number from 0 to 1; got ${String(value)}.`);
