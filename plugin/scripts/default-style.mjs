@@ -1,7 +1,9 @@
 // The package's default style, what <nst-video> loads without a `model` attribute: one of the
 // demo's styles, named here and nowhere else. `npm run build` copies it into dist/models/default/,
 // where src/default-style-model.ts looks for it (beside the code); `npm start` and the browser
-// tests serve the same files where their bundles look for them.
+// tests serve the same files where their bundles look for them, and `nst stylize` and
+// `nst transcode` read them from here when given no --model (default-style.d.mts types this file
+// for them).
 import { copyFileSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { buildProgram } from '../../trainer/src/cli.js';
+import { DEFAULT_STYLE_DIR } from '../../plugin/scripts/default-style.mjs';
 import { nstInProcess, nstProcess as nst } from '../support/nst-cli.js';
 
 describe('nst --help', () => {
@@ -61,6 +62,15 @@ describe('nst init + nst stylize', () => {
     assert.deepEqual([meta.width, meta.height], [192, 128]);
     const stats = await sharp(out).stats();
     assert.ok(stats.channels.every((c) => c.stdev > 1), 'the output is not a flat colour');
+  });
+
+  it('without --model stylises in the default style and names it', async () => {
+    const style = JSON.parse(await readFile(join(DEFAULT_STYLE_DIR, 'model.json'), 'utf8')).userDefinedMetadata.nst.style.name;
+    const out = join(dir, 'default-style.png');
+    const result = await nst('stylize', '--input', join(dir, 'photo.jpg'), '--output', out, '--size', '32', '--backend', 'wasm');
+    assert.equal(result.code, 0, result.stderr);
+    assert.ok(result.stdout.includes(`in the style "${style}"`), result.stdout);
+    assert.equal((await sharp(out).metadata()).height, 32);
   });
 
   it('exits non-zero and names the shard when one byte of it is corrupted', async () => {

@@ -3,12 +3,13 @@
 // ever left behind.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ARCHITECTURE_PRESETS, encodeRandomStyleModel } from 'nst-video/model';
 import { writeStyleModel } from '../../trainer/src/model-files.js';
+import { DEFAULT_STYLE_DIR } from '../../plugin/scripts/default-style.mjs';
 import { nstProcess as nst } from '../support/nst-cli.js';
 import { probeVideo } from '../support/video-probe.js';
 
@@ -41,6 +42,15 @@ describe('nst transcode', { skip: !existsSync(CLIP) && `${CLIP} is missing` }, (
     const again = await nst('transcode', CLIP, output, '--model', model);
     assert.equal(again.code, 1);
     assert.match(again.stderr, /exists; pass --force/);
+  });
+
+  it('without --model transcodes in the default style and names it', async () => {
+    const style = JSON.parse(await readFile(join(DEFAULT_STYLE_DIR, 'model.json'), 'utf8')).userDefinedMetadata.nst.style.name;
+    const output = join(dir, 'default-style.mp4');
+    const { code, stdout, stderr } = await nst('transcode', CLIP, output, '--size', '32');
+    assert.equal(code, 0, stderr);
+    assert.ok(stdout.includes(`30 frames) in the style "${style}"`), stdout);
+    assert.equal(probeVideo(output).video?.frames, 30);
   });
 
   it('a file that is not a video: exit 1 with the reason, no output and no partial file', async () => {

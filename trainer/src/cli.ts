@@ -3,6 +3,7 @@
  * (every one with its default, shown by --help), checks each flag's value as it is parsed, and
  * turns errors into a message and an exit code (exit-codes.ts).
  */
+import { isAbsolute, relative } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ARCHITECTURE_PRESETS, MIN_INPUT_SIZE, SPATIAL_MULTIPLE, WEIGHT_STORAGES } from 'nst-video/model';
 import { runInit } from './commands/init-command.js';
@@ -11,6 +12,7 @@ import { runTranscode, TRANSCODE_BACKENDS, TRANSCODE_FORMATS } from './commands/
 // The shaders' defaults without three.js, and the element's inference size from its (three-free) defaults file.
 import { COLOR_MATCH_MODES, DEFAULT_COLOR_MATCH, DEFAULT_COLOR_MATCH_MODE, DEFAULT_SMOOTHING, DEFAULT_STRENGTH } from 'nst-video-shaders/defaults';
 import { DEFAULT_INFERENCE_SIZE } from '../../plugin/src/element/nst-video-events.js';
+import { DEFAULT_STYLE_DIR } from '../../plugin/scripts/default-style.mjs';
 import { runEval } from './commands/eval-command.js';
 import * as defaults from './training/defaults.js';
 import { CROP_MODES } from './training/dataset.js';
@@ -44,7 +46,7 @@ export function buildProgram(): Command {
     .command('stylize')
     .alias('stylise')
     .description('Repaint one image in a model\'s style and save it.')
-    .requiredOption('--model <path>', 'model directory, or its model.json')
+    .addOption(modelOption())
     .requiredOption('--input <image>', 'photo to stylise (JPEG, PNG or WebP)')
     .requiredOption('--output <image>', 'where to write the result (.png, .jpg or .webp)')
     .option('--force', 'replace --output when it exists (never the --input photo itself)', false)
@@ -58,7 +60,7 @@ export function buildProgram(): Command {
     .description('Repaint every frame of a video file in a model\'s style, keeping its timing and sound (runs in headless Chromium).')
     .argument('<input>', 'the video (MP4, WebM, MKV, MOV; H.264, VP8, VP9 or AV1)')
     .argument('<output>', 'where to write the result (.mp4 or .webm)')
-    .requiredOption('--model <path>', 'model directory, or its model.json')
+    .addOption(modelOption())
     .addOption(new Option('--size <px>', 'short side of the picture the network sees, in pixels (the output keeps the input\'s resolution)').argParser(atLeast(16)).default(DEFAULT_INFERENCE_SIZE))
     .addOption(new Option('--strength <0..1>', '0 keeps the original frames, 1 the stylised ones').argParser(unit).default(DEFAULT_STRENGTH))
     .addOption(new Option('--smoothing <0..1>', 'temporal smoothing where the picture is still (0: off)').argParser(unit).default(DEFAULT_SMOOTHING))
@@ -140,6 +142,14 @@ export function buildProgram(): Command {
 
   for (const command of [program, ...program.commands]) command.addHelpText('after', EXIT_CODES_HELP);
   return program;
+}
+
+/** --model of stylize and transcode: without it, the style the nst-video package ships as its default. */
+function modelOption(): Option {
+  const folder = DEFAULT_STYLE_DIR.replace(/[\\/]+$/, '');
+  const fromHere = relative(process.cwd(), folder);
+  const shown = fromHere && !fromHere.startsWith('..') && !isAbsolute(fromHere) ? fromHere : folder;
+  return new Option('--model <path>', 'model directory, or its model.json').default(folder, `the nst-video package's default style, ${shown}`);
 }
 
 /** --size of train and eval: the network runs on square crops, which VGG19 pools four times. */

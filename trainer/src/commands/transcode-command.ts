@@ -20,6 +20,7 @@ import type { ColorMatchMode } from 'nst-video-shaders';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../browser/chromium.mjs';
 import type { TranscodePageRequest, TranscodePageResult } from '../browser/transcode-page.js';
 import { InterruptedError, UsageError } from '../exit-codes.js';
+import { readStyleModelFromDisk } from '../model-files.js';
 import { assertParentFolderExists, sameFile } from '../output-paths.js';
 
 /** The backends the page can run the network on (the plugin's BROWSER_BACKENDS, plus auto). */
@@ -45,6 +46,8 @@ export interface TranscodeCommandOptions {
 export async function runTranscode(input: string, output: string, options: TranscodeCommandOptions): Promise<void> {
   const format = await checkPaths(input, output, options);
   const modelDir = await modelDirectory(options.model);
+  // Read and checked here too, before Chromium starts: a damaged model is named at once, and the style's name is printed.
+  const styleName = (await readStyleModelFromDisk(modelDir)).metadata.style.name;
   const temporary = join(dirname(resolve(output)), `.${basename(output)}.nst-${process.pid}.partial`);
   const progress = new ProgressLine();
   const session = await TranscodeSession.start(input, modelDir, temporary);
@@ -79,7 +82,7 @@ export async function runTranscode(input: string, output: string, options: Trans
       throw new Error(`${input}: ${result.message}${result.code ? ` (${result.code})` : ''}`);
     }
     await rename(temporary, output);
-    console.log(`Wrote ${output} (${format}, ${(result.bytes / 1e6).toFixed(2)} MB, ${progress.frames} frames) in ${result.seconds.toFixed(1)} s.`);
+    console.log(`Wrote ${output} (${format}, ${(result.bytes / 1e6).toFixed(2)} MB, ${progress.frames} frames) in the style "${styleName}" in ${result.seconds.toFixed(1)} s.`);
   } finally {
     progress.end();
     await session.close();
