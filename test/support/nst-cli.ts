@@ -1,4 +1,5 @@
 /** Test helpers: run `nst` as a user does (a process) or in this process (fast, for usage errors). */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { execFile } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -25,18 +26,38 @@ export async function nstProcess(...args: string[]): Promise<NstResult> {
   }
 }
 
-/** `nst ...args` through main() in this process, with its stdout and stderr captured. */
+/**
+ * `nst ...args` through main() in this process, with its stdout and stderr captured.
+ *
+ * Only writes made from main()'s own async context are captured: node:test's reporter writes this
+ * process's results to the same stdout a little later (from its own stream), and a capture that
+ * swapped process.stdout.write for the length of the call swallowed the reports of the tests
+ * before it (a failure then showed only as a non-zero exit code, with no test named).
+ */
 export async function nstInProcess(...args: string[]): Promise<NstResult> {
+  routeWritesThroughCapture();
   const output = { stdout: '', stderr: '' };
-  const writes = { stdout: process.stdout.write, stderr: process.stderr.write };
-  process.stdout.write = ((chunk: string | Uint8Array) => ((output.stdout += String(chunk)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string | Uint8Array) => ((output.stderr += String(chunk)), true)) as typeof process.stderr.write;
-  try {
-    const code = await main(['node', 'nst', ...args]);
-    return { code, ...output };
-  } finally {
-    process.stdout.write = writes.stdout;
-    process.stderr.write = writes.stderr;
+  const code = await capturedOutput.run(output, () => main(['node', 'nst', ...args]));
+  return { code, ...output };
+}
+
+const capturedOutput = new AsyncLocalStorage<{ stdout: string; stderr: string }>();
+let routed = false;
+
+function routeWritesThroughCapture(): void {
+  if (routed) return;
+  routed = true;
+  for (const name of ['stdout', 'stderr'] as const) {
+    const stream = process[name];
+    const write = stream.write.bind(stream) as (...args: unknown[]) => boolean;
+    stream.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+      const output = capturedOutput.getStore();
+      if (!output) return write(chunk, ...rest);
+      output[name] += String(chunk);
+      const callback = rest.find((arg) => typeof arg === 'function') as (() => void) | undefined;
+      callback?.();
+      return true;
+    }) as typeof stream.write;
   }
 }
 
