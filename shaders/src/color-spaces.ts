@@ -36,17 +36,23 @@ export const yuvToRgb = /*@__PURE__*/ Fn(([c]: [Node<'vec3'>]) => {
  * textures tagged `SRGBColorSpace` are decoded to linear when sampled), unchanged when `encode` is
  * 0 (a renderer that outputs `LinearSRGBColorSpace` and untagged textures: values pass through raw).
  * The passes measure colour statistics, chroma and motion in display values, so that they match
- * what a viewer, and a read-back of the canvas, sees. `encode` is a uniform: no rebuild.
+ * what a viewer, and a read-back of the canvas, sees. `encode` is a uniform (no rebuild when it
+ * changes) or, for a shader built for one encoding, a boolean: a software GPU runs both sides of
+ * the uniform's branch, the transfer function included, for every pixel.
  */
-export function toDisplay(color: Node<'vec4'>, encode: Node<'float'>): Node<'vec4'> {
-  const rgb = color.rgb;
-  return vec4(select(encode.greaterThan(0.5), sRGBTransferOETF(max(rgb, 0)), rgb) as Node<'vec3'>, color.a);
+export function toDisplay(color: Node<'vec4'>, encode: Node<'float'> | boolean): Node<'vec4'> {
+  return convert(color, encode, sRGBTransferOETF);
 }
 
 /** The inverse of {@link toDisplay}: display values -> working space. */
-export function fromDisplay(color: Node<'vec4'>, encode: Node<'float'>): Node<'vec4'> {
+export function fromDisplay(color: Node<'vec4'>, encode: Node<'float'> | boolean): Node<'vec4'> {
+  return convert(color, encode, sRGBTransferEOTF);
+}
+
+function convert(color: Node<'vec4'>, encode: Node<'float'> | boolean, transfer: (rgb: Node<'vec3'>) => Node): Node<'vec4'> {
   const rgb = color.rgb;
-  return vec4(select(encode.greaterThan(0.5), sRGBTransferEOTF(max(rgb, 0)), rgb) as Node<'vec3'>, color.a);
+  if (typeof encode === 'boolean') return encode ? vec4(transfer(max(rgb, 0)) as Node<'vec3'>, color.a) : color;
+  return vec4(select(encode.greaterThan(0.5), transfer(max(rgb, 0)), rgb) as Node<'vec3'>, color.a);
 }
 
 /** 1 when `toDisplay` must sRGB-encode for this renderer's output, else 0. */

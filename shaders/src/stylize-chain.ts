@@ -46,9 +46,13 @@ function placeholderTexture(): DataTexture {
  * 2. colour matching to the original ({@link ColorMatchNode}, `colorMatch`, `colorMatchMode`);
  * 3. `strength`: mix of the original (0) and the result (1).
  *
- * Every parameter is a uniform: changing one never rebuilds a shader. One source serves
- * `WebGPURenderer` on WebGPU and on WebGL2 (`forceWebGL: true`); call `await renderer.init()`
- * before the first `render()`.
+ * Every parameter is a uniform. The output pass has a variant for each of colour matching on or
+ * off (`colorMatch` 0) and the original mixed in or not (`strength` 1): a software GPU (SwiftShader,
+ * what a browser without a usable GPU runs WebGL on) runs both sides of a branch on a uniform, and
+ * colour matching's arithmetic made the default output five times as slow as a plain draw there.
+ * A variant is built the first time it is drawn; after that, changing a value never builds a
+ * shader. One source serves `WebGPURenderer` on WebGPU and on WebGL2 (`forceWebGL: true`); call
+ * `await renderer.init()` before the first `render()`.
  *
  * Conventions `render()` assumes:
  * - Orientation: both textures are read the way three.js samples them (texture uv), so `styled`
@@ -75,7 +79,8 @@ export class NstStylizeChain {
   private readonly _strength = uniform(DEFAULT_STRENGTH);
   private readonly _flipStyledY = uniform(0);
   private readonly _placeholder: DataTexture;
-  private readonly _outputPass: FullScreenPass;
+  /** The output's variants, by which parts are on (see the class comment). */
+  private readonly _outputPasses = new Map<string, FullScreenPass>();
   private _width = 0;
   private _height = 0;
 
@@ -92,8 +97,6 @@ export class NstStylizeChain {
     // once per draw of the output, not once per frame of the renderer's animation loop.
     this.temporalSmoothing.updateBeforeType = NodeUpdateType.RENDER;
     this.colorMatching.updateBeforeType = NodeUpdateType.RENDER;
-    const shown = strengthMix(this._originalNode.sample(coord), this.colorMatching, this._strength);
-    this._outputPass = new FullScreenPass('NstStylizeChain.output', vec4(shown.rgb, 1));
   }
 
   /** 0..1: 0 shows the original frame, 1 the stylised picture. Default 1. */
@@ -178,7 +181,33 @@ export class NstStylizeChain {
       this.temporalSmoothing.motionBlock = Math.min(MAX_MOTION_BLOCK, Math.max(DEFAULT_MOTION_BLOCK, Math.round(this._width / styledWidth)));
     }
     // Drawing the output runs the passes first (their updateBefore).
-    this._outputPass.render(this.renderer, target);
+    this._outputPass(this.colorMatch > 0, this.strength < 1).render(this.renderer, target);
+  }
+
+  /**
+   * Optional, before `render()` with the same `original`: draws what of the frame needs only the
+   * original (the temporal smoothing's motion measure), so that the GPU works on it while the
+   * caller is still making the stylised frame. `render()` draws the rest (and all of it without
+   * this call).
+   */
+  prepare(original: Texture): void {
+    if (this._width === 0) throw new Error('NstStylizeChain.prepare: call setSize(width, height) with the source resolution first.');
+    this._originalNode.value = original;
+    this.temporalSmoothing.setSize(this._width, this._height);
+    this.temporalSmoothing.measureMotion(this.renderer);
+  }
+
+  /** The output pass with colour matching and the strength mix each on or off (the same picture as with both on at 0 and 1). */
+  private _outputPass(matchColors: boolean, mixOriginal: boolean): FullScreenPass {
+    const key = `${matchColors ? 'matched' : 'unmatched'}, ${mixOriginal ? 'mixed' : 'unmixed'}`;
+    let pass = this._outputPasses.get(key);
+    if (!pass) {
+      const stylised = matchColors ? this.colorMatching : this.temporalSmoothing;
+      const shown = mixOriginal ? strengthMix(this._originalNode.sample(uv()), stylised, this._strength) : stylised;
+      pass = new FullScreenPass(`NstStylizeChain.output (${key})`, vec4(shown.rgb, 1));
+      this._outputPasses.set(key, pass);
+    }
+    return pass;
   }
 
   /** Clears the temporal history: the next frame shows the stylised frame without blending. */
@@ -189,7 +218,7 @@ export class NstStylizeChain {
   dispose(): void {
     this.temporalSmoothing.dispose();
     this.colorMatching.dispose();
-    this._outputPass.dispose();
+    for (const pass of this._outputPasses.values()) pass.dispose();
     this._placeholder.dispose();
   }
 }

@@ -1,8 +1,8 @@
 // Motion-adaptive temporal smoothing: removes the style network's flicker where the picture is
 // still and follows the network where the INPUT moves, so moving things leave no ghost trail.
-import { HalfFloatType, Node, NodeUpdateType, RenderTarget, Vector2 } from 'three/webgpu';
-import type { NodeFrame, Renderer, TextureNode } from 'three/webgpu';
-import { Fn, Loop, abs, float, floor, ivec2, max, min, mix, nodeObject, smoothstep, texture, uniform, uv, vec2, vec4 } from 'three/tsl';
+import { HalfFloatType, Node, NodeUpdateType, RenderTarget, UnsignedByteType, Vector2 } from 'three/webgpu';
+import type { NodeFrame, Renderer, TextureDataType, TextureNode } from 'three/webgpu';
+import { Fn, If, Loop, abs, float, floor, ivec2, max, min, mix, nodeObject, smoothstep, texture, uniform, uv, vec2, vec4 } from 'three/tsl';
 import { displayEncodingOf, luma, toDisplay } from './color-spaces.js';
 import { DEFAULT_MOTION_BLOCK, DEFAULT_MOTION_RANGE, DEFAULT_MOTION_THRESHOLD, DEFAULT_SMOOTHING, MAX_MOTION_BLOCK } from './defaults.js';
 import { passResultTexture, textureOf } from './pass-texture.js';
@@ -18,7 +18,7 @@ const _size = /*@__PURE__*/ new Vector2();
  * Exponential moving average of the stylised frames whose weight collapses where the input moves:
  *
  *     out_t  = mix(styled_t, out_{t-1}, smoothing * (1 - motion) * historyValid)
- *     motion = max of M over the 3x3 blocks around the pixel
+ *     motion = max of M over the 3x3 blocks around the pixel's block (bilinear between blocks)
  *     M      = max over the block's pixels of max(smoothstep(threshold, threshold + range, |dL_block|),
  *                                                 smoothstep(2.5 threshold, 2.5 threshold + range, |dL_pixel|))
  *
@@ -35,9 +35,12 @@ const _size = /*@__PURE__*/ new Vector2();
  * Passes per update (`updateBefore`, which three calls before drawing a material that uses the node,
  * once per frame of the renderer's animation loop: `NodeUpdateType.FRAME`, like three's
  * AfterImageNode): luma (both kinds, explicit texel loads, so the input's own filter settings and
- * type do not matter), motion per block, blend, at the size of the target being drawn (the drawing
- * buffer's when that is the canvas). State: the smoothed colour and the lumas, each a pair of
- * half-float render targets swapped once per update. `reset()` makes the next update output
+ * type do not matter), motion per block, its spread to the neighbouring blocks, blend, at the size
+ * of the target being drawn (the drawing buffer's when that is the canvas). The first three need
+ * only the input: `measureMotion()` draws them before the stylised frame exists, so that the GPU
+ * works on them while the network runs. With `smoothing` 0 only the blend runs, and it reads
+ * nothing but the stylised frame. State: the smoothed colour (half float) and the lumas (8 bits),
+ * each a pair of render targets swapped once per update. `reset()` makes the next update output
  * styled_t unchanged. The result (the node's value, or `getTextureNode()` for passes that read
  * texels) is a working-space colour, alpha 1.
  *
@@ -60,10 +63,12 @@ export class TemporalSmoothingNode extends Node<'vec4'> {
   /** Luma change above the threshold at which a pixel counts as fully moving. */
   readonly motionRange = uniform(DEFAULT_MOTION_RANGE);
 
-  /** 1: measure motion on sRGB-encoded values (set from the renderer's outputColorSpace on each render). */
-  readonly displayEncoding = uniform(0);
-
   private readonly _historyValid = uniform(0);
+  /** The luma history holds the previous frame's (not after a frame drawn with smoothing 0). */
+  private _lumaHistoryValid = false;
+  /** What `measureMotion()` has drawn of the frame that the next blend draws. */
+  private _lumaMeasured = false;
+  private _motionMeasured = false;
   private readonly _block = uniform(DEFAULT_MOTION_BLOCK, 'int');
   private readonly _blockTexel = uniform(new Vector2(1, 1));
   private _motionBlock = DEFAULT_MOTION_BLOCK;
@@ -80,8 +85,14 @@ export class TemporalSmoothingNode extends Node<'vec4'> {
   private readonly _lumaPrevNode: TextureNode;
   private readonly _motionRT: RenderTarget;
   private readonly _motionNode: TextureNode;
+  /** The motion of each block and its 8 neighbours (the blend reads one bilinear sample of it). */
+  private readonly _spreadRT: RenderTarget;
+  private readonly _spreadNode: TextureNode;
   private _lumaPass: FullScreenPass | null = null;
+  /** Whether the luma pass sRGB-encodes (built for the renderer's outputColorSpace, again when that changes). */
+  private _lumaPassEncodes = false;
   private _motionPass: FullScreenPass | null = null;
+  private _spreadPass: FullScreenPass | null = null;
   private _pass: FullScreenPass | null = null;
 
   constructor(styledNode: Node<'vec4'>, inputNode: TextureNode, smoothing: number = DEFAULT_SMOOTHING) {
@@ -93,17 +104,21 @@ export class TemporalSmoothingNode extends Node<'vec4'> {
     this._writeRT = TemporalSmoothingNode._makeTarget('TemporalSmoothingNode.result');
     this._historyNode = texture(this._readRT.texture);
     this._textureNode = passResultTexture(this, this._readRT.texture);
-    this._lumaReadRT = TemporalSmoothingNode._makeTarget('TemporalSmoothingNode.lumaPrevious');
-    this._lumaWriteRT = TemporalSmoothingNode._makeTarget('TemporalSmoothingNode.luma');
+    // Lumas (0..1) and motion (a blend weight, 0..1) in eight bits, which a software GPU reads and
+    // writes faster: the steps (1/255) are a tenth of the motion threshold.
+    this._lumaReadRT = TemporalSmoothingNode._makeTarget('TemporalSmoothingNode.lumaPrevious', UnsignedByteType);
+    this._lumaWriteRT = TemporalSmoothingNode._makeTarget('TemporalSmoothingNode.luma', UnsignedByteType);
     this._lumaNowNode = texture(this._lumaWriteRT.texture);
     this._lumaPrevNode = texture(this._lumaReadRT.texture);
-    this._motionRT = TemporalSmoothingNode._makeTarget('TemporalSmoothingNode.motion');
+    this._motionRT = TemporalSmoothingNode._makeTarget('TemporalSmoothingNode.motion', UnsignedByteType);
     this._motionNode = texture(this._motionRT.texture);
+    this._spreadRT = TemporalSmoothingNode._makeTarget('TemporalSmoothingNode.motionSpread', UnsignedByteType);
+    this._spreadNode = texture(this._spreadRT.texture);
     this.updateBeforeType = NodeUpdateType.FRAME;
   }
 
-  private static _makeTarget(name: string): RenderTarget {
-    const target = new RenderTarget(1, 1, { depthBuffer: false, type: HalfFloatType });
+  private static _makeTarget(name: string, type: TextureDataType = HalfFloatType): RenderTarget {
+    const target = new RenderTarget(1, 1, { depthBuffer: false, type });
     target.texture.name = name;
     return target;
   }
@@ -121,6 +136,9 @@ export class TemporalSmoothingNode extends Node<'vec4'> {
     for (const target of [this._readRT, this._writeRT, this._lumaReadRT, this._lumaWriteRT]) target.setSize(width, height);
     this._sizeMotion();
     this.reset();
+    this._lumaHistoryValid = false;
+    this._lumaMeasured = false;
+    this._motionMeasured = false;
   }
 
   /**
@@ -138,12 +156,14 @@ export class TemporalSmoothingNode extends Node<'vec4'> {
     if (value === this._motionBlock) return;
     this._motionBlock = value;
     this._sizeMotion();
+    this._motionMeasured = false;
   }
 
   private _sizeMotion(): void {
     const block = this._motionBlock;
     const [width, height] = [Math.ceil(this._width / block), Math.ceil(this._height / block)];
     this._motionRT.setSize(width, height);
+    this._spreadRT.setSize(width, height);
     this._block.value = block;
     this._blockTexel.value.set(1 / width, 1 / height);
   }
@@ -153,25 +173,63 @@ export class TemporalSmoothingNode extends Node<'vec4'> {
     this._historyValid.value = 0;
   }
 
+  /**
+   * The first half of the next smoothing step, which needs only the input (`inputNode`'s texture
+   * as it is now, a new frame): its luma, and its motion since the last step, at the size set by
+   * `setSize`. The next update uses this instead of measuring itself; calling it as soon as the
+   * input frame is there lets the GPU work on it while the stylised frame is being made.
+   */
+  measureMotion(renderer: Renderer): void {
+    this._lumaMeasured = false;
+    this._motionMeasured = false;
+    this._measure(renderer);
+  }
+
+  /** What `measureMotion()` draws, less what it has drawn for this frame already. */
+  private _measure(renderer: Renderer): void {
+    // With smoothing 0 nothing reads the motion (and the next frame has no luma to compare with).
+    if (this.smoothing.value === 0) return;
+    // Motion against a luma history that is not the previous frame's would be wrong: blend none of it.
+    if (!this._lumaHistoryValid) this.reset();
+    if (!this._lumaMeasured) {
+      const encode = displayEncodingOf(renderer) === 1;
+      if (this._lumaPass && this._lumaPassEncodes !== encode) {
+        this._lumaPass.dispose();
+        this._lumaPass = null;
+      }
+      this._lumaPass ??= new FullScreenPass('TemporalSmoothing.luma', this._buildLumaFragment(encode));
+      this._lumaPassEncodes = encode;
+      this._lumaPass.render(renderer, this._lumaWriteRT);
+      this._lumaMeasured = true;
+    }
+    // Again when the motion block changed since (it follows the stylised frame's size).
+    if (!this._motionMeasured) {
+      this._motionPass ??= new FullScreenPass('TemporalSmoothing.motion', Fn(() => this._motionFragment())());
+      this._spreadPass ??= new FullScreenPass('TemporalSmoothing.motionSpread', Fn(() => this._spreadFragment())());
+      this._lumaNowNode.value = this._lumaWriteRT.texture;
+      this._lumaPrevNode.value = this._lumaReadRT.texture;
+      this._motionPass.render(renderer, this._motionRT);
+      this._spreadPass.render(renderer, this._spreadRT);
+      this._motionMeasured = true;
+    }
+  }
+
   /** One smoothing step, at the size of the target being drawn. */
   override updateBefore(frame: NodeFrame): undefined {
     const renderer = frame.renderer as Renderer;
     const size = renderer.getRenderTarget() ?? renderer.getDrawingBufferSize(_size);
     this.setSize(size.width, size.height);
-    this.displayEncoding.value = displayEncodingOf(renderer);
-    this._lumaPass ??= new FullScreenPass('TemporalSmoothing.luma', this._buildLumaFragment());
-    this._motionPass ??= new FullScreenPass('TemporalSmoothing.motion', Fn(() => this._motionFragment())());
-    this._pass ??= new FullScreenPass('TemporalSmoothing', this._buildFragment());
-    this._lumaPass.render(renderer, this._lumaWriteRT);
-    this._lumaNowNode.value = this._lumaWriteRT.texture;
-    this._lumaPrevNode.value = this._lumaReadRT.texture;
-    this._motionPass.render(renderer, this._motionRT);
+    this._measure(renderer);
+    this._pass ??= new FullScreenPass('TemporalSmoothing', Fn(() => this._blendFragment())());
     this._historyNode.value = this._readRT.texture;
     this._pass.render(renderer, this._writeRT);
     [this._readRT, this._writeRT] = [this._writeRT, this._readRT];
-    [this._lumaReadRT, this._lumaWriteRT] = [this._lumaWriteRT, this._lumaReadRT];
+    if (this._lumaMeasured) [this._lumaReadRT, this._lumaWriteRT] = [this._lumaWriteRT, this._lumaReadRT];
     this._textureNode.value = this._readRT.texture;
     this._historyValid.value = 1;
+    this._lumaHistoryValid = this._lumaMeasured;
+    this._lumaMeasured = false;
+    this._motionMeasured = false;
     return undefined;
   }
 
@@ -180,16 +238,17 @@ export class TemporalSmoothingNode extends Node<'vec4'> {
   }
 
   /**
-   * Luma of the input in display values: r = the pixel's own, g = the mean of the 2x2 block it
-   * starts (explicit texel loads, so the input's filter settings and type do not matter).
+   * Luma of the input in display values (sRGB-encoded where `encode`): r = the pixel's own, g = the
+   * mean of the 2x2 block it starts (explicit texel loads, so the input's filter settings and type
+   * do not matter).
    */
-  private _buildLumaFragment(): Node<'vec4'> {
+  private _buildLumaFragment(encode: boolean): Node<'vec4'> {
     const size = texelSize(this.inputNode);
     const pixel = floor(uv().mul(size));
     const last = size.sub(1);
     const lumaAt = (dx: number, dy: number): Node<'float'> => {
       const texel = this.inputNode.load(ivec2(min(pixel.add(vec2(dx, dy)), last))) as unknown as Node<'vec4'>;
-      return luma(toDisplay(texel, this.displayEncoding).rgb);
+      return luma(toDisplay(texel, encode).rgb);
     };
     const own = lumaAt(0, 0);
     const block = own.add(lumaAt(1, 0)).add(lumaAt(0, 1)).add(lumaAt(1, 1)).mul(0.25);
@@ -213,16 +272,34 @@ export class TemporalSmoothingNode extends Node<'vec4'> {
     return vec4(motion, 0, 0, 1);
   }
 
-  private _buildFragment(): Node<'vec4'> {
-    const coord = uv();
-    let motion: Node<'float'> = float(0);
+  /** Motion of a block's 3x3 neighbourhood (explicit loads, clamped at the edges). */
+  private _spreadFragment(): Node<'vec4'> {
+    const block = floor(uv().div(this._blockTexel));
+    const last = texelSize(this._motionNode).sub(1);
+    const motion = float(0).toVar();
     for (const dy of [-1, 0, 1]) {
       for (const dx of [-1, 0, 1]) {
-        motion = max(motion, this._motionNode.sample(coord.add(vec2(dx, dy).mul(this._blockTexel))).r);
+        const neighbour = ivec2(min(max(block.add(vec2(dx, dy)), vec2(0)), last));
+        motion.assign(max(motion, this._motionNode.load(neighbour).r));
       }
     }
-    const weight = this.smoothing.mul(float(1).sub(motion)).mul(this._historyValid);
-    return vec4(mix(this.styledNode.rgb, this._historyNode.sample(coord).rgb, weight), 1);
+    return vec4(motion, 0, 0, 1);
+  }
+
+  /**
+   * The blend. Motion and history are read only where the history counts (`smoothing` and
+   * `historyValid` are uniforms, so the branch is the same for every pixel and a GPU skips its
+   * reads); the history is at this pass's size, so a texel load reads it.
+   */
+  private _blendFragment(): Node<'vec4'> {
+    const color = this.styledNode.rgb.toVar();
+    const historyWeight = this.smoothing.mul(this._historyValid);
+    If(historyWeight.greaterThan(0), () => {
+      const motion = this._spreadNode.sample(uv()).r;
+      const history = this._historyNode.load(ivec2(floor(uv().mul(texelSize(this._historyNode))))).rgb;
+      color.assign(mix(color, history, historyWeight.mul(float(1).sub(motion))));
+    });
+    return vec4(color, 1);
   }
 
   override dispose(): void {
@@ -232,8 +309,10 @@ export class TemporalSmoothingNode extends Node<'vec4'> {
     this._lumaReadRT.dispose();
     this._lumaWriteRT.dispose();
     this._motionRT.dispose();
+    this._spreadRT.dispose();
     this._lumaPass?.dispose();
     this._motionPass?.dispose();
+    this._spreadPass?.dispose();
     this._pass?.dispose();
   }
 }

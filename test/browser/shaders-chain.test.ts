@@ -232,8 +232,11 @@ for (const backend of BACKENDS) {
 
     it('changes parameters without building a shader', async () => {
       const [styledTexture, originalTexture, target] = [pictureTexture(styled), pictureTexture(original), floatTarget()];
-      Object.assign(fx.chain, DEFAULTS, { colorMatch: 1, colorMatchMode: 'mean-variance' });
-      fx.chain.render(styledTexture, originalTexture, target); // every pass built (if no test before did)
+      // Every pass built (if no test before did), the output's variant for each part on or off too.
+      for (const parts of [{ colorMatch: 1, strength: 1 }, { colorMatch: 1, strength: 0.5 }, { colorMatch: 0, strength: 0.5 }, { colorMatch: 0, strength: 1 }]) {
+        Object.assign(fx.chain, DEFAULTS, { colorMatchMode: 'mean-variance', smoothing: 0.5 }, parts);
+        fx.chain.render(styledTexture, originalTexture, target);
+      }
       await readPicture(fx.renderer, target);
       // Count every shader program the renderer compiles from here on.
       // (Info.createProgram is called for each compiled stage; @types/three does not declare it.)
