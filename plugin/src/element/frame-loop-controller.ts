@@ -10,7 +10,6 @@ import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import type { BrowserStyleModel } from '../load-style-model.js';
 import { AdaptiveInferenceSize } from './adaptive-inference-size.js';
 import { NstVideoError } from './nst-video-events.js';
-import type { StyledFrame } from './styled-frame.js';
 import type { TfjsBridge } from './tfjs-bridge.js';
 
 export interface FrameLoopCallbacks {
@@ -193,14 +192,15 @@ export class FrameLoopController implements ReactiveController {
     const targetFps = this._callbacks.targetFps();
     const size = this._adaptive.next(Math.min(this._callbacks.inferenceSize(), frame.width, frame.height), targetFps);
     let bridge: TfjsBridge;
-    let styled: StyledFrame;
     try {
       bridge = await this._callbacks.bridge();
-      styled = await bridge.stylize(model, frame, size);
     } catch (error) {
       frame.close();
       throw error;
     }
+    // The presenter owns the frame from here; its GPU work on it overlaps the network.
+    bridge.presenter.prepare(frame);
+    const styled = await bridge.stylize(model, frame, size);
     const inferenceMs = performance.now() - started;
     this._zeroCopy = styled.kind !== 'readback';
     const { width, height } = frame;

@@ -135,6 +135,23 @@ export class NstGpuPresenter {
   }
 
   /**
+   * Optional, before the network runs on `original`: uploads it and starts the GPU on the part of
+   * the frame that needs only it (the chain's `prepare`), so that the GPU works while the network
+   * does. Takes ownership of `original` (closes it); `present()` with the same bitmap finishes
+   * the frame.
+   */
+  prepare(original: ImageBitmap): void {
+    if (this._disposed) {
+      original.close();
+      return;
+    }
+    this._resize(original.width, original.height);
+    this._setOriginal(original);
+    this.chain.prepare(this._original!);
+    this._submit();
+  }
+
+  /**
    * Draws one frame: `styled` (the network's output, any size) over `original` (the source frame
    * it was made from, shown at its own resolution). Takes ownership of both: closes `original`
    * and releases `styled`.
@@ -145,13 +162,28 @@ export class NstGpuPresenter {
         original.close();
         return;
       }
-      this._resize(original.width, original.height);
-      this._setOriginal(original);
+      if (original !== this._originalBitmap) {
+        this._resize(original.width, original.height);
+        this._setOriginal(original);
+      }
       this._useChainFor(styled.kind);
       this.chain.render(this._styled.update(styled), this._original!, null);
     } finally {
       styled.release();
     }
+  }
+
+  /**
+   * Hands the commands drawn so far to the GPU now: the network, which runs next, may keep this
+   * thread busy. On WebGL a flush alone may wait for the end of the open render pass (ANGLE defers
+   * it), so a fence ends it; WebGPU submits as it renders.
+   */
+  private _submit(): void {
+    const gl = this.gl;
+    if (!gl) return;
+    const fence = gl.fenceSync(gl.SYNC_GPU_COMMANDS_COMPLETE, 0);
+    gl.flush();
+    if (fence) gl.deleteSync(fence);
   }
 
   /** Lets go of the frame textures and the temporal history (the source changed). */

@@ -369,13 +369,10 @@ async function stylizeSample(sample: VideoSample, model: BrowserStyleModel, brid
   } finally {
     videoFrame.close();
   }
-  try {
-    const styled = await bridge.stylize(model, frame, Math.min(inferenceSize, frame.width, frame.height));
-    await bridge.presenter.present(styled, frame);
-  } catch (error) {
-    frame.close();
-    throw error;
-  }
+  // The presenter owns the frame from here; its GPU work on it overlaps the network.
+  bridge.presenter.prepare(frame);
+  const styled = await bridge.stylize(model, frame, Math.min(inferenceSize, frame.width, frame.height));
+  await bridge.presenter.present(styled, frame);
   return bridge.presenter.canvas;
 }
 
