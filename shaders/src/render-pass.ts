@@ -25,6 +25,8 @@ export class FullScreenPass {
   /** Draws into `target` (null: the renderer's canvas), leaving the renderer's state as it was. */
   render(renderer: Renderer, target: RenderTarget | null): void {
     this._rendererState = RendererUtils.resetRendererState(renderer, this._rendererState);
+    // The quad covers every pixel with an opaque colour: clearing first would only write them twice.
+    renderer.autoClear = false;
     renderer.setRenderTarget(target);
     this._quad.render(renderer);
     RendererUtils.restoreRendererState(renderer, this._rendererState);
