@@ -1,7 +1,9 @@
 /**
  * Runs in headless Chromium (driven by bench/element.bench.ts): frames per second of <nst-video>
  * on one tfjs backend at one source resolution, next to the plain per-frame loop with the same
- * model (fromPixels -> predict -> toPixels to a canvas) in the same page.
+ * model (fromPixels -> predict -> toPixels to a canvas) in the same page. Both get their frames the
+ * same way: a MediaStream of a canvas that sends the next frame once the last one is shown, played
+ * by a <video>, each frame stylised in the video's frame callback.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '../../plugin/src/index.js';
@@ -33,7 +35,7 @@ function drawFrame(context: CanvasRenderingContext2D, width: number, height: num
 }
 
 /** fromPixels -> predict -> toPixels; with `size`, the frame is first resized to that short side. */
-async function plainFrame(model: BrowserStyleModel, source: HTMLCanvasElement, target: HTMLCanvasElement, size?: number): Promise<void> {
+async function plainFrame(model: BrowserStyleModel, source: HTMLCanvasElement | HTMLVideoElement, target: HTMLCanvasElement, size?: number): Promise<void> {
   const picture = tf.tidy(() => {
     const pixels = tf.browser.fromPixels(source, 3);
     const styled = size === undefined ? tf.squeeze(model.predict(tf.expandDims(tf.cast(pixels, 'float32'), 0) as tf.Tensor4D), [0]) : model.stylizeTensor(pixels, { size });
@@ -41,6 +43,49 @@ async function plainFrame(model: BrowserStyleModel, source: HTMLCanvasElement, t
   });
   await tf.browser.toPixels(picture, target);
   picture.dispose();
+}
+
+/**
+ * The source canvas as a MediaStream that sends a frame only when asked (captureStream(0)): the
+ * next frame goes out once the last one is shown, so that neither loop ever has two in flight.
+ */
+class FrameFeed {
+  readonly stream: MediaStream;
+  private readonly _track: CanvasCaptureMediaStreamTrack;
+
+  constructor(canvas: HTMLCanvasElement) {
+    this.stream = canvas.captureStream(0);
+    this._track = this.stream.getVideoTracks()[0] as CanvasCaptureMediaStreamTrack;
+  }
+
+  send(): void {
+    this._track.requestFrame();
+  }
+
+  /**
+   * Sends a frame (drawn by `draw` first) every 250 ms until `shown` settles: a frame sent before
+   * the video that plays the stream is playing is lost, and the stream sends nothing by itself.
+   */
+  async sendUntil<T>(shown: Promise<T>, draw: () => void): Promise<T> {
+    const keepSending = setInterval(() => {
+      draw();
+      this.send();
+    }, 250);
+    try {
+      return await shown;
+    } finally {
+      clearInterval(keepSending);
+    }
+  }
+
+  stop(): void {
+    this._track.stop();
+  }
+}
+
+/** Resolves in `video`'s next frame callback, inside the rendering step that shows what it draws. */
+function nextVideoFrame(video: HTMLVideoElement): Promise<void> {
+  return new Promise((resolve) => video.requestVideoFrameCallback(() => resolve()));
 }
 
 async function runElementBench(request: ElementBenchRequest): Promise<Record<string, unknown>> {
@@ -80,25 +125,43 @@ async function runElementBench(request: ElementBenchRequest): Promise<Record<str
     target.remove();
     return { ...row, skipped: `estimated ${(estimateMs / 1000).toFixed(0)} s per frame` };
   }
-  await plainFrame(model, source, target, size);
+  // Its frames come as the element's do (a <video> playing the canvas's stream), and each is
+  // stylised in the video's frame callback, so that the page shows it when that rendering step
+  // ends. Read straight from the canvas, each frame skipped the stream's delivery (~10 ms here),
+  // which the element pays; and as every await in plainFrame() resolves at once on wasm, the
+  // whole timed loop was one task in which the page showed none of its frames.
+  const plainFeed = new FrameFeed(source);
+  // Hidden, as the element's source video is.
+  const video = Object.assign(document.createElement('video'), { muted: true, playsInline: true, srcObject: plainFeed.stream });
+  video.style.display = 'none';
+  document.body.append(video);
+  // play() resolves only once a frame has come, and the stream sends one only when asked.
+  await plainFeed.sendUntil(Promise.all([video.play(), nextVideoFrame(video)]), () => drawFrame(context, width, height, frame++));
+  await plainFrame(model, video, target, size);
   let plainFrames = 0;
   started = performance.now();
   while (plainFrames < 3 || performance.now() - started < seconds * 1000) {
     drawFrame(context, width, height, frame++);
-    await plainFrame(model, source, target, size);
+    const arrived = nextVideoFrame(video);
+    plainFeed.send();
+    await arrived;
+    await plainFrame(model, video, target, size);
+    // As for the element: the next frame goes out once this one is on screen, after this rendering step.
+    await new Promise((resolve) => setTimeout(resolve, 1));
     plainFrames++;
   }
   const plainFps = (plainFrames * 1000) / (performance.now() - started);
+  plainFeed.stop();
+  video.remove();
   model.dispose();
   target.remove();
 
-  // The element, fed one frame whenever it has shown the last (it never has two in flight).
-  const stream = source.captureStream(0);
-  const track = stream.getVideoTracks()[0] as CanvasCaptureMediaStreamTrack;
+  // The element, fed one frame whenever it has shown the last.
+  const feed = new FrameFeed(source);
   const element = document.createElement('nst-video') as NstVideoElement;
   // targetFps 0: the network stays at the plain loop's size however slow the frames are.
   Object.assign(element, { backend, wasmPaths: request.wasmPaths, inferenceSize: size ?? Math.min(width, height), targetFps: 0, smoothing: 0.5, autoplay: true, muted: true, model: request.modelUrl });
-  element.srcObject = stream;
+  element.srcObject = feed.stream;
   document.body.append(element);
   // The first frame also compiles every shader on the renderer's context (minutes on SwiftShader).
   const shown = async (count: number, timeoutMs = Math.max(60_000, estimateMs * 4)) => {
@@ -113,24 +176,14 @@ async function runElementBench(request: ElementBenchRequest): Promise<Record<str
     }
   };
   try {
-    // Until the element shows its first frame, keep sending: a frame sent before its video is
-    // playing is lost, and a stream made with captureStream(0) sends nothing else by itself.
-    const keepSending = setInterval(() => {
-      drawFrame(context, width, height, frame++);
-      track.requestFrame();
-    }, 250);
-    try {
-      await shown(1, 300_000);
-    } finally {
-      clearInterval(keepSending);
-    }
+    await feed.sendUntil(shown(1, 300_000), () => drawFrame(context, width, height, frame++));
     await new Promise((resolve) => setTimeout(resolve, 500));
     let before = element.stats.frames;
     started = performance.now();
     let elementFrames = 0;
     while (elementFrames < 3 || performance.now() - started < seconds * 1000) {
       drawFrame(context, width, height, frame++);
-      track.requestFrame();
+      feed.send();
       await shown(before + 1);
       before = element.stats.frames;
       elementFrames++;
@@ -149,7 +202,7 @@ async function runElementBench(request: ElementBenchRequest): Promise<Record<str
     };
   } finally {
     element.remove();
-    track.stop();
+    feed.stop();
   }
 }
 
