@@ -28,6 +28,15 @@ describe('nst --help', () => {
     }
   });
 
+  it('nst train takes a run\'s exact command plus --resume, --init included (a training/*.command file holds it)', async () => {
+    const program = buildProgram();
+    let resumed: Record<string, unknown> | undefined;
+    program.commands.find((command) => command.name() === 'train')!.action((options) => void (resumed = options));
+    await program.parseAsync(['node', 'nst', 'train', '--style', 's.png', '--content', 'photos', '--out', 'run', '--init', 'earlier-run', '--resume']);
+    assert.equal(resumed?.resume, true);
+    assert.equal(resumed?.init, 'earlier-run');
+  });
+
   it('runs as a real process', async () => {
     const { code, stdout } = await nst('stylize', '--help');
     assert.equal(code, 0);
