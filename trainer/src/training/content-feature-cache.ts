@@ -12,8 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 export class ContentFeatureCache {
   private readonly _features = new Map<string, { values: Float32Array; shape: [number, number, number] }>();
   private _bytes = 0;
-  private _hits = 0;
-  private _misses = 0;
+  private _reused = 0;
 
   /** `budgetBytes`: memory the kept features may take (0 keeps nothing). */
   constructor(readonly budgetBytes: number) {}
@@ -26,13 +25,12 @@ export class ContentFeatureCache {
   async features(keys: readonly string[], compute: () => tf.Tensor4D): Promise<tf.Tensor4D> {
     const kept = keys.map((key) => this._features.get(key));
     if (kept.every((features): features is NonNullable<typeof features> => features !== undefined)) {
-      this._hits += keys.length;
+      this._reused += keys.length;
       const { values, shape } = kept[0];
       const all = new Float32Array(values.length * keys.length);
       kept.forEach((features, i) => all.set(features.values, i * values.length));
       return tf.tensor4d(all, [keys.length, ...shape]);
     }
-    this._misses += keys.length;
     const computed = compute();
     const [, h, w, c] = computed.shape;
     const perPhoto = h * w * c;
@@ -47,8 +45,8 @@ export class ContentFeatureCache {
     return computed;
   }
 
-  /** Photos served from memory and photos computed, so far (for the end-of-run line). */
-  get counts(): { hits: number; misses: number; keptPhotos: number; keptBytes: number } {
-    return { hits: this._hits, misses: this._misses, keptPhotos: this._features.size, keptBytes: this._bytes };
+  /** Photos whose features came from memory instead of a VGG pass, so far. */
+  get reusedPhotos(): number {
+    return this._reused;
   }
 }

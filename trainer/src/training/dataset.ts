@@ -1,8 +1,9 @@
 /**
  * Training photos: every JPEG/PNG/WebP under a folder (recursively), resized so the short side is
  * the crop size, cut to a square (randomly placed and randomly mirrored, or always the centre: see
- * `CropMode`), in an order reshuffled every epoch. All randomness comes from one `SeededRng` whose state, with the epoch's order and the
- * position in it, is the `DataState` a checkpoint stores.
+ * `CropMode`), in an order reshuffled every epoch. All randomness comes from one `SeededRng`
+ * whose state, with the epoch's order and the position in it, is the `DataState` a checkpoint
+ * stores.
  */
 import sharp from 'sharp';
 import { statSync } from 'node:fs';

@@ -377,7 +377,7 @@ class TrainingSession {
       trainingSeconds: this.trainingSeconds,
       finalLosses: recentMeanLosses(this._history),
       modelDirectory: this.options.out,
-      contentFeaturesReused: this._contentCache?.counts.hits ?? 0,
+      contentFeaturesReused: this._contentCache?.reusedPhotos ?? 0,
     };
   }
 
