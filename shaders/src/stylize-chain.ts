@@ -53,7 +53,9 @@ function placeholderTexture(): DataTexture {
  * what a browser without a usable GPU runs WebGL on) runs both sides of a branch on a uniform, and
  * colour matching's arithmetic made the default output five times as slow as a plain draw there.
  * A variant is built the first time it is drawn; after that, changing a value never builds a
- * shader. One source serves `WebGPURenderer` on WebGPU and on WebGL2 (`forceWebGL: true`); call
+ * shader. With neither on (the defaults) and the canvas as the target, on WebGL2 the smoothing
+ * draws the canvas itself and copies it back into its history (`TemporalSmoothingNode.drawToCanvas`):
+ * one full-screen pass fewer. One source serves `WebGPURenderer` on WebGPU and on WebGL2 (`forceWebGL: true`); call
  * `await renderer.init()` before the first `render()`.
  *
  * Conventions `render()` assumes:
@@ -198,8 +200,12 @@ export class NstStylizeChain {
     }
     const output = target ?? this.renderer.getDrawingBufferSize(_drawingBufferSize);
     this._styledAtOutputSize.value = styledSize.width === output.width && styledSize.height === output.height ? 1 : 0;
+    const [matchColors, mixOriginal] = [this.colorMatch > 0, this.strength < 1];
+    // With nothing after the smoothing, its pass draws the canvas itself where the canvas can be
+    // copied back into its history: one full-screen pass fewer (the default on a software GPU).
+    if (target === null && !matchColors && !mixOriginal && this.temporalSmoothing.drawToCanvas(this.renderer)) return;
     // Drawing the output runs the passes first (their updateBefore).
-    this._outputPass(this.colorMatch > 0, this.strength < 1).render(this.renderer, target);
+    this._outputPass(matchColors, mixOriginal).render(this.renderer, target);
   }
 
   /**

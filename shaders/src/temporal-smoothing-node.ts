@@ -5,6 +5,7 @@ import type { NodeFrame, Renderer, TextureDataType, TextureNode } from 'three/we
 import { Fn, If, Loop, abs, float, floor, ivec2, max, min, mix, nodeObject, smoothstep, texture, uniform, uv, vec2, vec4 } from 'three/tsl';
 import { displayEncodingOf, luma, toDisplay } from './color-spaces.js';
 import { DEFAULT_MOTION_BLOCK, DEFAULT_MOTION_RANGE, DEFAULT_MOTION_THRESHOLD, DEFAULT_SMOOTHING, MAX_MOTION_BLOCK } from './defaults.js';
+import { canCopyCanvas, copyCanvasTo } from './canvas-copy.js';
 import { passResultTexture, textureOf } from './pass-texture.js';
 import { FullScreenPass } from './render-pass.js';
 import { texelSize } from './sampling.js';
@@ -39,8 +40,8 @@ const _size = /*@__PURE__*/ new Vector2();
  * of the target being drawn (the drawing buffer's when that is the canvas). The first three need
  * only the input: `measureMotion()` draws them before the stylised frame exists, so that the GPU
  * works on them while the network runs. With `smoothing` 0 only the blend runs, and it reads
- * nothing but the stylised frame. State: the smoothed colour (half float) and the lumas (8 bits),
- * each a pair of render targets swapped once per update. `reset()` makes the next update output
+ * nothing but the stylised frame. State: the smoothed colour (8 bits, or half float for a canvas
+ * that sRGB-encodes) and the lumas (8 bits), each a pair of render targets swapped once per update. `reset()` makes the next update output
  * styled_t unchanged. The result (the node's value, or `getTextureNode()` for passes that read
  * texels) is a working-space colour, alpha 1.
  *
@@ -100,24 +101,24 @@ export class TemporalSmoothingNode extends Node<'vec4'> {
     this.styledNode = styledNode;
     this.inputNode = inputNode;
     this.smoothing.value = smoothing;
-    this._readRT = TemporalSmoothingNode._makeTarget('TemporalSmoothingNode.history');
-    this._writeRT = TemporalSmoothingNode._makeTarget('TemporalSmoothingNode.result');
+    this._readRT = TemporalSmoothingNode._makeTarget('TemporalSmoothingNode.history', HalfFloatType);
+    this._writeRT = TemporalSmoothingNode._makeTarget('TemporalSmoothingNode.result', HalfFloatType);
     this._historyNode = texture(this._readRT.texture);
     this._textureNode = passResultTexture(this, this._readRT.texture);
     // Lumas (0..1) and motion (a blend weight, 0..1) in eight bits, which a software GPU reads and
     // writes faster: the steps (1/255) are a tenth of the motion threshold.
-    this._lumaReadRT = TemporalSmoothingNode._makeTarget('TemporalSmoothingNode.lumaPrevious', UnsignedByteType);
-    this._lumaWriteRT = TemporalSmoothingNode._makeTarget('TemporalSmoothingNode.luma', UnsignedByteType);
+    this._lumaReadRT = TemporalSmoothingNode._makeTarget('TemporalSmoothingNode.lumaPrevious');
+    this._lumaWriteRT = TemporalSmoothingNode._makeTarget('TemporalSmoothingNode.luma');
     this._lumaNowNode = texture(this._lumaWriteRT.texture);
     this._lumaPrevNode = texture(this._lumaReadRT.texture);
-    this._motionRT = TemporalSmoothingNode._makeTarget('TemporalSmoothingNode.motion', UnsignedByteType);
+    this._motionRT = TemporalSmoothingNode._makeTarget('TemporalSmoothingNode.motion');
     this._motionNode = texture(this._motionRT.texture);
-    this._spreadRT = TemporalSmoothingNode._makeTarget('TemporalSmoothingNode.motionSpread', UnsignedByteType);
+    this._spreadRT = TemporalSmoothingNode._makeTarget('TemporalSmoothingNode.motionSpread');
     this._spreadNode = texture(this._spreadRT.texture);
     this.updateBeforeType = NodeUpdateType.FRAME;
   }
 
-  private static _makeTarget(name: string, type: TextureDataType = HalfFloatType): RenderTarget {
+  private static _makeTarget(name: string, type: TextureDataType = UnsignedByteType): RenderTarget {
     const target = new RenderTarget(1, 1, { depthBuffer: false, type });
     target.texture.name = name;
     return target;
@@ -166,6 +167,24 @@ export class TemporalSmoothingNode extends Node<'vec4'> {
     this._spreadRT.setSize(width, height);
     this._block.value = block;
     this._blockTexel.value.set(1 / width, 1 / height);
+  }
+
+  /**
+   * The history keeps the precision of what the canvas shows: eight bits where the canvas shows
+   * the working-space values as they are (the element's raw pipeline; `drawToCanvas` copies the
+   * canvas into it), half float where they are sRGB-encoded for display (linear values in eight
+   * bits would band in the shadows). In eight bits a still picture settles within
+   * (0.5/255) / (1 - smoothing) of the stylised frames (1/255 at the default 0.5), below a
+   * network's frame-to-frame flicker. A change of precision clears the history.
+   */
+  private _useHistoryPrecision(type: TextureDataType): void {
+    if (this._readRT.texture.type === type) return;
+    this._readRT.dispose();
+    this._writeRT.dispose();
+    this._readRT = TemporalSmoothingNode._makeTarget('TemporalSmoothingNode.history', type);
+    this._writeRT = TemporalSmoothingNode._makeTarget('TemporalSmoothingNode.result', type);
+    for (const target of [this._readRT, this._writeRT]) target.setSize(this._width, this._height);
+    this.reset();
   }
 
   /** Forget the history: the next update outputs the stylised frame as it is. */
@@ -217,12 +236,34 @@ export class TemporalSmoothingNode extends Node<'vec4'> {
   /** One smoothing step, at the size of the target being drawn. */
   override updateBefore(frame: NodeFrame): undefined {
     const renderer = frame.renderer as Renderer;
-    const size = renderer.getRenderTarget() ?? renderer.getDrawingBufferSize(_size);
+    this._step(renderer, renderer.getRenderTarget() ?? renderer.getDrawingBufferSize(_size), false);
+    return undefined;
+  }
+
+  /**
+   * One smoothing step drawn straight into the renderer's canvas and copied from there into the
+   * history, for a caller that would only draw the result into the canvas: it saves that pass.
+   * Where the canvas cannot be copied (see `canCopyCanvas`: WebGPU, or a canvas that shows other
+   * values than a pass draws), draws nothing and returns false.
+   */
+  drawToCanvas(renderer: Renderer): boolean {
+    if (!canCopyCanvas(renderer)) return false;
+    this._step(renderer, renderer.getDrawingBufferSize(_size), true);
+    return true;
+  }
+
+  private _step(renderer: Renderer, size: { width: number; height: number }, intoCanvas: boolean): void {
+    this._useHistoryPrecision(displayEncodingOf(renderer) === 1 ? HalfFloatType : UnsignedByteType);
     this.setSize(size.width, size.height);
     this._measure(renderer);
     this._pass ??= new FullScreenPass('TemporalSmoothing', Fn(() => this._blendFragment())());
     this._historyNode.value = this._readRT.texture;
-    this._pass.render(renderer, this._writeRT);
+    if (intoCanvas) {
+      this._pass.render(renderer, null);
+      copyCanvasTo(renderer, this._writeRT);
+    } else {
+      this._pass.render(renderer, this._writeRT);
+    }
     [this._readRT, this._writeRT] = [this._writeRT, this._readRT];
     if (this._lumaMeasured) [this._lumaReadRT, this._lumaWriteRT] = [this._lumaWriteRT, this._lumaReadRT];
     this._textureNode.value = this._readRT.texture;
@@ -230,7 +271,6 @@ export class TemporalSmoothingNode extends Node<'vec4'> {
     this._lumaHistoryValid = this._lumaMeasured;
     this._lumaMeasured = false;
     this._motionMeasured = false;
-    return undefined;
   }
 
   override setup(): TextureNode {

@@ -1,14 +1,15 @@
 // Temporal smoothing on synthetic video, on WebGPU (render targets only) and WebGL2: flicker removed
 // where the picture is still, no ghost trails where it moves, reset, and the nodes used on their own.
 import { expect } from 'chai';
-import { NodeMaterial, QuadMesh } from 'three/webgpu';
+import { LinearSRGBColorSpace, NodeMaterial, QuadMesh, WebGPURenderer } from 'three/webgpu';
 import type { DataTexture } from 'three/webgpu';
 import { texture, vec4 } from 'three/tsl';
 import { DEFAULT_MOTION_THRESHOLD, NstStylizeChain, colorMatch, temporalSmoothing } from '../../shaders/src/index.js';
+import { canCopyCanvas } from '../../shaders/src/canvas-copy.js';
 import {
   BACKENDS, HEIGHT, WIDTH,
   channelStats, disposeAll, floatTarget, gaussian, makePicture, maxAbsDiff, meanAbsDiff, meanYuv,
-  pictureTexture, random, readPicture, stylise, updateTexture, useChainFixture, warmScene, withNoise,
+  pictureTexture, random, readPicture, resample, stylise, updateTexture, useChainFixture, warmScene, withNoise,
 } from './shaders-support.js';
 import type { Picture } from './shaders-support.js';
 
@@ -199,3 +200,52 @@ for (const backend of BACKENDS) {
     });
   });
 }
+
+describe('temporal smoothing drawn straight into a WebGL2 canvas', function () {
+  /** Reads the canvas now (its drawing buffer is cleared once the task ends), rows top first. */
+  function readCanvas(gl: WebGL2RenderingContext): Picture {
+    const [width, height] = [gl.drawingBufferWidth, gl.drawingBufferHeight];
+    const raw = new Uint8Array(width * height * 4);
+    gl.readPixels(0, 0, width, height, gl.RGBA, gl.UNSIGNED_BYTE, raw);
+    const data = new Float32Array(raw.length);
+    const row = width * 4;
+    for (let y = 0; y < height; y++) for (let i = 0; i < row; i++) data[(height - 1 - y) * row + i] = raw[y * row + i] / 255;
+    return { width, height, data };
+  }
+
+  it('shows, frame by frame, what the two-pass path draws into a target (history copied from a canvas without alpha)', async () => {
+    // The element's canvas: its own WebGL2 context without alpha, raw values throughout.
+    const canvas = document.createElement('canvas');
+    const gl = canvas.getContext('webgl2', { alpha: false, antialias: false, depth: false, stencil: false })!;
+    const renderer = new WebGPURenderer({ canvas, context: gl, forceWebGL: true, antialias: false, alpha: false });
+    await renderer.init();
+    renderer.outputColorSpace = LinearSRGBColorSpace;
+    renderer.setPixelRatio(1);
+    renderer.setSize(WIDTH, HEIGHT, false);
+    expect(canCopyCanvas(renderer), 'the one-pass path applies').to.equal(true);
+    const [onCanvas, intoTarget] = [new NstStylizeChain(renderer), new NstStylizeChain(renderer)];
+    for (const chain of [onCanvas, intoTarget]) {
+      chain.setSize(WIDTH, HEIGHT);
+      chain.smoothing = 0.8;
+    }
+    const clip = makeClip(panningScene, 13);
+    const [styledTexture, originalTexture, target] = [pictureTexture(clip.styled[0]), pictureTexture(clip.originals[0]), floatTarget()];
+    let smoothed = 0;
+    for (let t = 0; t < FRAMES; t++) {
+      updateTexture(styledTexture, clip.styled[t]);
+      updateTexture(originalTexture, clip.originals[t]);
+      onCanvas.render(styledTexture, originalTexture, null);
+      const shown = readCanvas(gl);
+      intoTarget.render(styledTexture, originalTexture, target);
+      const expected = await readPicture(renderer, target);
+      // The canvas rounds to 8 bits what the target keeps in float; the histories are the same.
+      expect(maxAbsDiff(shown, expected), `frame ${t}`).to.be.at.most(1 / 255 + 1e-6);
+      smoothed = Math.max(smoothed, meanAbsDiff(shown, resample(clip.styled[t], WIDTH, HEIGHT)));
+    }
+    expect(smoothed, 'the canvas shows smoothed frames, not the styled ones').to.be.greaterThan(0.005);
+    onCanvas.dispose();
+    intoTarget.dispose();
+    disposeAll(styledTexture, originalTexture, target);
+    renderer.dispose();
+  });
+});
