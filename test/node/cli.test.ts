@@ -1,6 +1,8 @@
 // The `nst` command as a user runs it: help text, exit codes, init, stylize, a corrupted model, and
 // every bad flag value refused before any work, naming the flag and what it accepts.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +12,8 @@ import sharp from 'sharp';
 import { buildProgram } from '../../trainer/src/cli.js';
 import { DEFAULT_STYLE_DIR } from '../../plugin/scripts/default-style.mjs';
 import { nstInProcess, nstProcess as nst } from '../support/nst-cli.js';
+
+const run = promisify(execFile);
 
 describe('nst --help', () => {
   it('every subcommand documents every flag with its default (or says it is required)', () => {
@@ -42,6 +46,13 @@ describe('nst --help', () => {
     assert.equal(code, 0);
     assert.match(stdout, /--size <px>/);
     assert.match(stdout, /default: "auto"/);
+  });
+
+  it('stops quietly when the reader closes the pipe early (nst transcode --help | head -1)', async () => {
+    // A real shell pipe: head exits after one line, while nst is still writing.
+    const { stdout, stderr } = await run('bash', ['-c', `"${process.execPath}" trainer/bin/nst.mjs transcode --help | head -1; exit \${PIPESTATUS[0]}`]);
+    assert.match(stdout, /^Usage: nst transcode/);
+    assert.equal(stderr, '', 'nothing on stderr (was an unhandled EPIPE)');
   });
 });
 
