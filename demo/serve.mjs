@@ -11,7 +11,7 @@ import { createServer } from 'node:http';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
-import { copyDefaultStyle } from '../plugin/scripts/default-style.mjs';
+import { DEFAULT_STYLE_DIR, copyDefaultStyle } from '../plugin/scripts/default-style.mjs';
 
 const demoDir = resolve(fileURLToPath(new URL('.', import.meta.url)));
 const rootDir = resolve(demoDir, '..');
@@ -33,7 +33,7 @@ const TYPES = {
  */
 const CROSS_ORIGIN_ISOLATION = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
 
-/** Every folder under demo/models holding a model.json, with the style name it records. */
+/** Every folder under demo/models holding a model.json, with the style name it records; `isDefault` marks the package's default style. */
 export function listDemoModels() {
   if (!existsSync(modelsDir)) return [];
   return readdirSync(modelsDir, { withFileTypes: true })
@@ -41,7 +41,8 @@ export function listDemoModels() {
     .map((entry) => {
       const json = JSON.parse(readFileSync(join(modelsDir, entry.name, 'model.json'), 'utf8'));
       const nst = json.userDefinedMetadata?.nst ?? {};
-      return { id: entry.name, url: `/models/${entry.name}/model.json`, style: nst.style?.name ?? entry.name, architecture: nst.architectureName, training: nst.training?.kind };
+      const isDefault = resolve(modelsDir, entry.name) === resolve(DEFAULT_STYLE_DIR);
+      return { id: entry.name, url: `/models/${entry.name}/model.json`, style: nst.style?.name ?? entry.name, architecture: nst.architectureName, training: nst.training?.kind, isDefault };
     })
     .sort((a, b) => (a.training === 'random-init') - (b.training === 'random-init') || a.id.localeCompare(b.id));
 }

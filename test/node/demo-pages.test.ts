@@ -3,11 +3,12 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import puppeteer, { type Browser } from 'puppeteer-core';
 import sharp from 'sharp';
 import { startDemoServer } from '../../demo/serve.mjs';
+import { DEFAULT_STYLE_DIR } from '../../plugin/scripts/default-style.mjs';
 import { expectedAutoChoiceIn } from '../support/auto-choice-in-page.js';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../support/chromium.mjs';
 
@@ -30,6 +31,7 @@ describe('demo server', () => {
     const models = await (await fetch(new URL('models/index.json', demo.url))).json();
     assert.ok(models.length > 0, 'at least one style');
     assert.match(models[0].url, /^\/models\/[^/]+\/model\.json$/);
+    assert.deepEqual(models.filter((model: { isDefault?: boolean }) => model.isDefault).map((model: { id: string }) => model.id), [basename(DEFAULT_STYLE_DIR)], 'the package\'s default style is marked');
     const wasm = await fetch(new URL('wasm/tfjs-backend-wasm-simd.wasm', demo.url));
     assert.equal(wasm.headers.get('content-type'), 'application/wasm');
     const range = await fetch(new URL(models[0].url, demo.url), { headers: { range: 'bytes=0-9' } });

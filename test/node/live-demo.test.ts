@@ -3,10 +3,11 @@
 // takes a snapshot. Saves a screenshot to test/generated/live-demo.png (NST_SCREENSHOT overrides).
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import puppeteer, { type Browser } from 'puppeteer-core';
 import { startDemoServer } from '../../demo/serve.mjs';
+import { DEFAULT_STYLE_DIR } from '../../plugin/scripts/default-style.mjs';
 import { expectedAutoChoiceIn } from '../support/auto-choice-in-page.js';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../support/chromium.mjs';
 import { fakeCameraArgs } from '../support/server-commands.js';
@@ -50,6 +51,8 @@ describe('live demo page', () => {
     });
     assert.equal(state.model, null, 'the page sets no model: the element loads the default style (served beside the bundles)');
     assert.match(state.style ?? '', /\(the package's default\)$/, 'the style picker names the default style once it has loaded');
+    const offered = await page.$$eval('#model-select option', (options) => options.map((option) => (option as HTMLOptionElement).value));
+    assert.ok(!offered.includes(`/models/${basename(DEFAULT_STYLE_DIR)}/model.json`), `the default style is offered once, as the first option (${offered.join(', ')})`);
     const expected = await expectedAutoChoiceIn(page);
     assert.equal(state.stats.backend, expected.backend, expected.gpus);
     assert.equal(state.stats.presentation, expected.presentation, expected.gpus);

@@ -6,6 +6,8 @@ export interface DemoModel {
   style: string;
   architecture?: string;
   training?: string;
+  /** The package's default style (what <nst-video> without a model shows). */
+  isDefault?: boolean;
 }
 
 /** Fetches the list; rejects with a message that says what to check. */
