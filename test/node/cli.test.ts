@@ -273,4 +273,16 @@ describe('nst stylize and nst init replace nothing silently', () => {
     assert.equal(forced.code, 0, forced.stderr);
     assert.notDeepEqual(await readFile(json), before);
   });
+
+  it('nst import-vgg refuses an --out that holds a model without --force, before reading the .h5', async () => {
+    const json = join(dir, 'm', 'model.json');
+    const before = await readFile(json);
+    const refused = await nstInProcess('import-vgg', join(dir, 'no-such.h5'), '--out', join(dir, 'm'));
+    assert.equal(refused.code, 1, refused.stderr);
+    assert.match(refused.stderr, /--out ".*m" already holds a model \(model\.json\); pass --force to replace it/);
+    assert.deepEqual(await readFile(json), before);
+    const forced = await nstInProcess('import-vgg', join(dir, 'no-such.h5'), '--out', join(dir, 'm'), '--force');
+    assert.equal(forced.code, 1);
+    assert.doesNotMatch(forced.stderr, /already holds a model/, 'with --force it goes on to read the .h5');
+  });
 });

@@ -138,6 +138,7 @@ export function buildProgram(): Command {
     .description('Convert the Keras VGG19 weights (vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5) into the loss network --vgg reads.')
     .argument('<file.h5>', 'the Keras .h5 weights file (float32)')
     .requiredOption('--out <dir>', 'directory to write model.json and its shards into')
+    .option('--force', 'replace a model already in --out', false)
     // Loaded on use: h5wasm instantiates libhdf5 (WebAssembly) when imported.
     .action(async (h5: string, options) => (await import('./commands/import-vgg-command.js')).runImportVgg(h5, options));
 

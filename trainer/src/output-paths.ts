@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
+import { MODEL_JSON_FILE } from 'nst-video/model';
 
 /** Throws unless the folder `path` will be written into exists; `flag` is the option that named it. */
 export async function assertParentFolderExists(path: string, flag: string): Promise<void> {
@@ -16,6 +17,12 @@ export async function assertParentFolderExists(path: string, flag: string): Prom
 /** The files of `names` that exist in `directory`. */
 export function existingFiles(directory: string, names: readonly string[]): string[] {
   return names.filter((name) => existsSync(join(directory, name)));
+}
+
+/** Throws when `directory` (an --out) already holds a model.json, unless `force`: a model is replaced only on --force. */
+export function refuseToReplaceModel(directory: string, force: boolean): void {
+  if (force || existingFiles(directory, [MODEL_JSON_FILE]).length === 0) return;
+  throw new Error(`--out "${directory}" already holds a model (${MODEL_JSON_FILE}); pass --force to replace it, or choose another --out.`);
 }
 
 /** True when `a` and `b` name the same file (through links too), or the same path when `b` is absent. */

@@ -1,7 +1,7 @@
 /** `nst init`: writes a randomly initialised model, for tests and benchmarks before training. */
-import { ARCHITECTURE_PRESETS, countParameters, encodeRandomStyleModel, MODEL_JSON_FILE, type ArchitecturePresetName, type WeightStorage } from 'nst-video/model';
+import { ARCHITECTURE_PRESETS, countParameters, encodeRandomStyleModel, type ArchitecturePresetName, type WeightStorage } from 'nst-video/model';
 import { writeStyleModel } from '../model-files.js';
-import { existingFiles } from '../output-paths.js';
+import { refuseToReplaceModel } from '../output-paths.js';
 import { GENERATED_BY } from '../version.js';
 
 export interface InitOptions {
@@ -15,9 +15,7 @@ export interface InitOptions {
 }
 
 export async function runInit(options: InitOptions): Promise<void> {
-  if (!options.force && existingFiles(options.out, [MODEL_JSON_FILE]).length > 0) {
-    throw new Error(`--out "${options.out}" already holds a model (${MODEL_JSON_FILE}); pass --force to replace it, or choose another --out.`);
-  }
+  refuseToReplaceModel(options.out, options.force);
   const architecture = ARCHITECTURE_PRESETS[options.arch];
   const encoded = await encodeRandomStyleModel({
     architecture,
