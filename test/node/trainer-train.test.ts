@@ -217,6 +217,12 @@ describe('nst train never loses a run', () => {
     assert.equal(previewsMissing.code, 1, previewsMissing.stderr);
     assert.deepEqual(await snapshotFiles(out), before, 'an unreadable --preview-images folder changed nothing');
 
+    // --force starts over: none of the old run's previews stay to pass for the new run's.
+    const forced = await nstInProcess(...args.map((a) => (a === '2' ? '1' : a)), '--force');
+    assert.equal(forced.code, 0, forced.stderr);
+    const previews = [...(await snapshotFiles(out)).keys()].filter((file) => file.startsWith('previews')).sort();
+    assert.deepEqual(previews, [join('previews', 'photos.png'), join('previews', 'step-000001.png')]);
+
     const fresh = join(setup.root, 'fresh');
     const failed = await nstInProcess(...args.map((a) => (a === setup.photos ? missing : a === out ? fresh : a)));
     assert.equal(failed.code, 1, failed.stderr);

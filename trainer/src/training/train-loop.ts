@@ -11,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import './register-gradients.js';
 import sharp from 'sharp';
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import {
   ARCHITECTURE_PRESETS,
@@ -109,6 +109,9 @@ const DEFINING_OPTIONS = [
 /** Previews are at twice the crop size (capped at 256 px): how the model does on larger pictures. */
 const MAX_PREVIEW_SIZE = 256;
 const PREVIEW_COUNT = 4;
+/** The previews' file names: step-000100.png. */
+const stepPreviewName = (step: number): string => `step-${String(step).padStart(6, '0')}.png`;
+const STEP_PREVIEW = /^step-\d{6,}\.png$/;
 const CURVE_EVERY_STEPS = 10;
 
 export function defaultMicroBatch(backend: string, size: number, batch: number): number {
@@ -230,7 +233,11 @@ class TrainingSession {
     // Only now that every input has loaded: a run that fails to start leaves --out as it was.
     await mkdir(join(out, 'previews'), { recursive: true });
     await writeFileAtomically(join(out, TRAIN_LOG_FILE), history.map((p) => JSON.stringify(p) + '\n').join(''));
-    if (!checkpoint) await writePngStrip(join(out, 'previews', 'photos.png'), previews.pixels, previews.count, previewSize);
+    if (!checkpoint) {
+      // A new run (over an old one only with --force): the old run's previews would pass for this one's.
+      await removeStepPreviews(join(out, 'previews'));
+      await writePngStrip(join(out, 'previews', 'photos.png'), previews.pixels, previews.count, previewSize);
+    }
     log(
       `Training a ${options.arch} network on ${files.length} photos from ${options.content} at ${options.size} px, batch ${options.batch} ` +
         `(micro-batch ${options.microBatch}), ${options.crop} crops, ${totalSteps} steps (${(totalSteps / stepsPerEpoch).toFixed(2)} epochs), on ${options.backend}` +
@@ -366,7 +373,7 @@ class TrainingSession {
       all.set((await result.data()) as Float32Array, i * one);
       result.dispose();
     }
-    await writePngStrip(join(this.options.out, 'previews', `step-${String(this.step).padStart(6, '0')}.png`), all, count, size);
+    await writePngStrip(join(this.options.out, 'previews', stepPreviewName(this.step)), all, count, size);
   }
 
   result(): TrainResult {
@@ -464,6 +471,11 @@ function transformerVariables(preset: ArchitecturePresetName, weights: ReadonlyM
       return [spec.name, tf.variable(tf.tensor(values, [...spec.shape]), true)] as const;
     }),
   );
+}
+
+/** Deletes the `step-*.png` previews in `folder`. */
+async function removeStepPreviews(folder: string): Promise<void> {
+  for (const name of await readdir(folder)) if (STEP_PREVIEW.test(name)) await rm(join(folder, name), { force: true });
 }
 
 /** On --resume the checkpoint's settings win; a typed option that contradicts them is an error. */
