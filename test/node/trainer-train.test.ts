@@ -85,6 +85,13 @@ describe('nst train (wasm, tiny loss network)', () => {
     const logB = (await readFile(join(resumed, 'train-log.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
     assert.deepEqual(logB.map((p) => p.step), Array.from({ length: 20 }, (_, i) => i + 1));
     assert.deepEqual(logB.map((p) => p.total), logA.map((p) => p.total));
+    // The CPU time of the steps adds up over the resume, and is no less than their wall time
+    // when nothing pauses the process (the steps keep at least one thread busy).
+    const logCpu = logB.reduce((sum, p) => sum + p.cpuSeconds, 0);
+    assert.ok(Math.abs(b.header.cpu!.seconds - logCpu) < 0.05, `checkpoint ${b.header.cpu!.seconds} s vs log ${logCpu} s`);
+    assert.equal(b.header.cpu!.fromStep, 0);
+    assert.deepEqual(second.cpu, b.header.cpu);
+    assert.ok(logB.every((p) => p.cpuSeconds > 0.5 * p.seconds), 'cpuSeconds are the steps\' CPU time');
 
     // What the output directory holds at the end.
     for (const file of ['model.json', 'loss-curve.svg', 'previews/photos.png', 'previews/step-000005.png', 'previews/step-000020.png']) {
@@ -97,6 +104,7 @@ describe('nst train (wasm, tiny loss network)', () => {
     assert.equal(model.styleName, 'style');
     assert.equal(record.steps, 20);
     assert.equal(record.complete, true);
+    assert.equal(record.cpuSeconds, Math.round(a.header.cpu!.seconds));
     assert.deepEqual(record.dataset, { photos: 7, unreadable: 0 });
     assert.equal(record.command, 'test');
     assert.ok(Number.isFinite((record.losses as { total: number }).total));

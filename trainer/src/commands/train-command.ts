@@ -39,7 +39,8 @@ export async function runTrain(options: TrainCommandOptions, explicitOptions: Re
     const result = await train({ ...options, vgg, backend: choice.backend, command: commandLine(), explicitOptions, signal: controller.signal });
     const l = result.finalLosses;
     console.error(
-      `${result.completed ? 'Done' : 'Stopped'}: ${result.steps}/${result.totalSteps} steps in ${formatDuration(result.trainingSeconds)}; ` +
+      `${result.completed ? 'Done' : 'Stopped'}: ${result.steps}/${result.totalSteps} steps in ${formatDuration(result.trainingSeconds)} ` +
+        `(CPU time ${formatDuration(result.cpu.seconds)}${result.cpu.fromStep > 0 ? ` since step ${result.cpu.fromStep}` : ''}); ` +
         `loss ${formatLoss(l.total)} (content ${formatLoss(l.content)}, style ${formatLoss(l.style)}, tv ${formatLoss(l.tv)}). ` +
         `Model: ${join(result.modelDirectory, MODEL_JSON_FILE)}`,
     );

@@ -18,8 +18,14 @@ export interface CheckpointHeader {
   formatVersion: 1;
   /** Optimizer steps completed. */
   step: number;
-  /** Seconds spent training so far (all sessions). */
+  /** Seconds spent training so far (all sessions), by the wall clock: a pause (Ctrl-Z, SIGSTOP) counts. */
   trainingSeconds: number;
+  /**
+   * CPU time of the training steps (every thread, user + system) since step `fromStep` (0, or the
+   * step a checkpoint written before this count existed resumed at): the run's cost, which pauses
+   * and other programs on the machine do not inflate.
+   */
+  cpu?: { seconds: number; fromStep: number };
   /** The settings that define the result; a resume must use the same. */
   config: Record<string, unknown>;
   data: DataState;

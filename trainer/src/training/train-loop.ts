@@ -88,6 +88,8 @@ export interface TrainResult {
   totalSteps: number;
   completed: boolean;
   trainingSeconds: number;
+  /** CPU seconds of the steps (all threads) since step `fromStep` (see CheckpointHeader.cpu). */
+  cpu: { seconds: number; fromStep: number };
   /** Mean of the weighted loss terms over the last (up to) 20 steps. */
   finalLosses: Omit<LossPoint, 'step'>;
   modelDirectory: string;
@@ -176,6 +178,7 @@ type StepPoint = LossPoint & { seconds: number };
 class TrainingSession {
   step: number;
   trainingSeconds: number;
+  readonly cpu: { seconds: number; fromStep: number };
   private _lastCheckpoint: { step: number; time: number };
   private _dataState: DataState;
 
@@ -197,6 +200,7 @@ class TrainingSession {
   ) {
     this.step = _checkpoint?.header.step ?? 0;
     this.trainingSeconds = _checkpoint?.header.trainingSeconds ?? 0;
+    this.cpu = { ..._checkpoint?.header.cpu ?? { seconds: 0, fromStep: this.step } };
     this._lastCheckpoint = { step: this.step, time: Date.now() };
     this._dataState = _checkpoint?.header.data ?? data.state;
   }
@@ -254,6 +258,7 @@ class TrainingSession {
   /** One optimizer step on `batch`, gradients summed over micro-batches; logs and returns its losses. */
   async trainStep(batch: Batch): Promise<StepPoint> {
     const started = performance.now();
+    const cpuStarted = process.cpuUsage();
     const { total, content, style, tv, gradients } = await this._gradients(batch);
     const squaredNorm = tf.tidy(() => sumOf([...gradients.values()].map((g) => tf.sum(tf.square(g)) as tf.Scalar)));
     const gradSquares = (await squaredNorm.data())[0];
@@ -269,14 +274,17 @@ class TrainingSession {
     this._adam.apply(this._variables, gradients);
     tf.dispose([...gradients.values()]);
     const seconds = (performance.now() - started) / 1000;
+    const cpuUsed = process.cpuUsage(cpuStarted);
+    const cpuSeconds = (cpuUsed.user + cpuUsed.system) / 1e6;
     this.step++;
     this.trainingSeconds += seconds;
+    this.cpu.seconds += cpuSeconds;
     this._dataState = batch.stateAfter;
     const point = { step: this.step, total, content, style, tv };
     this._history.push(point);
     await appendFile(
       join(this.options.out, TRAIN_LOG_FILE),
-      JSON.stringify({ ...point, epoch: Number(this.data.epochProgress.toFixed(4)), seconds: Number(seconds.toFixed(3)), trainingSeconds: Number(this.trainingSeconds.toFixed(1)) }) + '\n',
+      JSON.stringify({ ...point, epoch: Number(this.data.epochProgress.toFixed(4)), seconds: Number(seconds.toFixed(3)), cpuSeconds: Number(cpuSeconds.toFixed(3)), trainingSeconds: Number(this.trainingSeconds.toFixed(1)) }) + '\n',
     );
     return { ...point, seconds };
   }
@@ -341,7 +349,7 @@ class TrainingSession {
     for (const [name, variable] of this._variables) weights.set(name, (await variable.data()) as Float32Array);
     const config = Object.fromEntries(DEFINING_OPTIONS.map((key) => [key, this.options[key]]));
     await writeCheckpoint(join(this.options.out, CHECKPOINT_FILE), {
-      header: { formatVersion: 1, step: this.step, trainingSeconds: this.trainingSeconds, config, data: this._dataState, adamStep: this._adam.step, extra: { totalSteps: this.totalSteps } },
+      header: { formatVersion: 1, step: this.step, trainingSeconds: this.trainingSeconds, cpu: this.cpu, config, data: this._dataState, adamStep: this._adam.step, extra: { totalSteps: this.totalSteps } },
       weights,
       adam: await this._adam.saveState(),
     });
@@ -382,6 +390,7 @@ class TrainingSession {
       totalSteps: this.totalSteps,
       completed: this.finished,
       trainingSeconds: this.trainingSeconds,
+      cpu: { ...this.cpu },
       finalLosses: recentMeanLosses(this._history),
       modelDirectory: this.options.out,
       contentFeaturesReused: this._contentCache?.reusedPhotos ?? 0,
@@ -419,6 +428,8 @@ class TrainingSession {
         losses: { lastSteps: Math.min(RECENT_STEPS, this._history.length), ...recentMeanLosses(this._history) },
         dataset: { photos: this._files.length, unreadable: this.data.unreadableCount },
         durationSeconds: Math.round(this.trainingSeconds),
+        cpuSeconds: Math.round(this.cpu.seconds),
+        ...(this.cpu.fromStep > 0 && { cpuSecondsFromStep: this.cpu.fromStep }),
         backend: o.backend,
         lossNetwork: 'VGG19 (Keras, caffe preprocessing)',
         command: o.command,
