@@ -37,8 +37,13 @@ export function probeWebGl(): GpuProbe {
   const canvas = typeof OffscreenCanvas !== 'undefined' ? new OffscreenCanvas(1, 1) : document.createElement('canvas');
   const gl = canvas.getContext('webgl2') as WebGL2RenderingContext | null;
   if (!gl) return { available: false, software: false, description: 'no WebGL2 context' };
-  const debugInfo = gl.getExtension('WEBGL_debug_renderer_info');
-  const renderer = String(gl.getParameter(debugInfo ? debugInfo.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
+  const renderer = webGlRendererName(gl);
   gl.getExtension('WEBGL_lose_context')?.loseContext();
   return { available: true, software: isSoftwareGpu(renderer), description: renderer };
+}
+
+/** The renderer behind `gl`, unmasked where the browser allows it ("ANGLE (Google, Vulkan 1.3.0 (SwiftShader Device ...))"). */
+export function webGlRendererName(gl: WebGL2RenderingContext): string {
+  const debugInfo = gl.getExtension('WEBGL_debug_renderer_info');
+  return String(gl.getParameter(debugInfo ? debugInfo.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
 }

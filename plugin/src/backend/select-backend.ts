@@ -95,6 +95,16 @@ async function activate(name: BackendName, probe?: GpuProbe): Promise<void> {
   await tf.ready();
 }
 
+/**
+ * Whether the network, on the tfjs backend running now, keeps every core of the machine busy:
+ * wasm with a thread per core (see `withWasmOnEveryCore`). Other work on the CPU meanwhile (a
+ * software GPU's rasteriser, say) then only takes turns with it.
+ */
+export function networkUsesEveryCore(): boolean {
+  const cores = globalThis.navigator?.hardwareConcurrency;
+  return tf.getBackend() === 'wasm' && Boolean(cores) && getThreadsCount() >= cores;
+}
+
 function wasmThreads(name: BackendName): { threads?: number } {
   return name === 'wasm' ? { threads: Math.max(1, getThreadsCount()) } : {};
 }

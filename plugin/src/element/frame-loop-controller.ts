@@ -198,8 +198,8 @@ export class FrameLoopController implements ReactiveController {
       frame.close();
       throw error;
     }
-    // The presenter owns the frame from here; its GPU work on it overlaps the network.
-    bridge.presenter.prepare(frame);
+    // The presenter owns the frame from here; where it can, its GPU work on it overlaps the network.
+    bridge.prepare(frame);
     const styled = await bridge.stylize(model, frame, size);
     const inferenceMs = performance.now() - started;
     this._zeroCopy = styled.kind !== 'readback';

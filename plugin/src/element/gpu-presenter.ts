@@ -12,7 +12,7 @@
 /// <reference types="@webgpu/types" preserve="true" />
 import { DataTexture, ExternalTexture, FloatType, LinearFilter, LinearSRGBColorSpace, NoColorSpace, RGBAFormat, Texture, UnsignedByteType, WebGPURenderer } from 'three/webgpu';
 import { NstStylizeChain, type ColorMatchMode } from 'nst-video-shaders';
-import { probeWebGpu } from '../backend/gpu-probe.js';
+import { isSoftwareGpu, probeWebGpu, webGlRendererName } from '../backend/gpu-probe.js';
 import type { StyledFrame, StyledPixels, StyledWebGpuBuffer } from './styled-frame.js';
 
 export type PresentationApi = 'webgpu' | 'webgl2';
@@ -41,6 +41,14 @@ export interface PresenterParameters {
   colorMatchMode: ColorMatchMode;
 }
 
+export interface PrepareOptions {
+  /**
+   * Whether to draw what of the frame needs only the original now (default true), so that the GPU
+   * works on it while the network runs; false leaves it to `present()`.
+   */
+  drawAhead?: boolean;
+}
+
 /** Raised when the GPU or its context goes away; the element reports it as phase 'device-lost'. */
 export class NstDeviceLostError extends Error {
   override name = 'NstDeviceLostError';
@@ -61,6 +69,11 @@ export class NstGpuPresenter {
   /** The canvas frames are drawn into; the element puts it in its shadow root. */
   readonly canvas: HTMLCanvasElement;
   readonly renderer: WebGPURenderer;
+  /**
+   * Whether a software rasteriser (SwiftShader...) draws the frames: then the GPU's work runs on
+   * the CPU's cores. WebGPU presents only on a hardware adapter (see `choosePresentation`).
+   */
+  readonly softwareGpu: boolean;
   private _chain: NstStylizeChain;
   /** The kind of frame the chain's pipelines were built for (on WebGPU a float texture needs other ones). */
   private _chainInput: StyledFrame['kind'] | null = null;
@@ -79,6 +92,8 @@ export class NstGpuPresenter {
   ) {
     this.canvas = canvas;
     this.renderer = renderer;
+    const gl = this.gl;
+    this.softwareGpu = gl !== null && isSoftwareGpu(webGlRendererName(gl));
     this._chain = new NstStylizeChain(renderer);
     this._styled = new StyledFrameTexture(renderer);
   }
@@ -135,18 +150,19 @@ export class NstGpuPresenter {
   }
 
   /**
-   * Optional, before the network runs on `original`: uploads it and starts the GPU on the part of
-   * the frame that needs only it (the chain's `prepare`), so that the GPU works while the network
-   * does. Takes ownership of `original` (closes it); `present()` with the same bitmap finishes
-   * the frame.
+   * Optional, before the network runs on `original`: takes ownership of it (closes it) and, with
+   * `drawAhead` (the default), uploads it and starts the GPU on the part of the frame that needs
+   * only it (the chain's `prepare`), so that the GPU works while the network does. `present()`
+   * with the same bitmap finishes the frame (draws all of it without `drawAhead`).
    */
-  prepare(original: ImageBitmap): void {
+  prepare(original: ImageBitmap, { drawAhead = true }: PrepareOptions = {}): void {
     if (this._disposed) {
       original.close();
       return;
     }
     this._resize(original.width, original.height);
     this._setOriginal(original);
+    if (!drawAhead) return;
     this.chain.prepare(this._original!);
     this._submit();
   }

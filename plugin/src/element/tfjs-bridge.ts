@@ -11,6 +11,7 @@
  * backend, which is global, at any time.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { networkUsesEveryCore } from '../backend/select-backend.js';
 import type { BrowserStyleModel } from '../load-style-model.js';
 import { NstGpuPresenter, type PresenterOptions } from './gpu-presenter.js';
 import { SharedWebGlBackend } from './shared-webgl-backend.js';
@@ -46,6 +47,19 @@ export class TfjsBridge {
     const zeroCopy = options.zeroCopy ?? true;
     const webGpu = zeroCopy && device && presenter.choice.api === 'webgpu' ? new SharedWebGpuDevice(device) : null;
     return new TfjsBridge(presenter, webGpu, zeroCopy);
+  }
+
+  /**
+   * Gives `frame` to the presenter before the network runs on it; the presenter owns it from here
+   * (`presenter.present()` with the same frame finishes and closes it). The presenter starts the
+   * GPU on it at once where the GPU can work beside the network. A software GPU draws on the CPU:
+   * beside a network on every core the two only take turns, and drawing ahead slowed both (a
+   * 640x360 transcode on 2 cores ran 4-6 % slower with it), so there the drawing waits for
+   * `present()`.
+   */
+  prepare(frame: ImageBitmap): void {
+    const gpuTakesTurnsWithNetwork = this.presenter.softwareGpu && networkUsesEveryCore();
+    this.presenter.prepare(frame, { drawAhead: !gpuTakesTurnsWithNetwork });
   }
 
   /**

@@ -369,8 +369,8 @@ async function stylizeSample(sample: VideoSample, model: BrowserStyleModel, brid
   } finally {
     videoFrame.close();
   }
-  // The presenter owns the frame from here; its GPU work on it overlaps the network.
-  bridge.presenter.prepare(frame);
+  // The presenter owns the frame from here; where it can, its GPU work on it overlaps the network.
+  bridge.prepare(frame);
   const styled = await bridge.stylize(model, frame, Math.min(inferenceSize, frame.width, frame.height));
   await bridge.presenter.present(styled, frame);
   return bridge.presenter.canvas;
