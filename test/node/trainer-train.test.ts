@@ -14,7 +14,7 @@ import { loadStyleModelFromDisk } from '../../trainer/src/model-files.js';
 import { CHECKPOINT_FILE, readCheckpoint, writeCheckpoint } from '../../trainer/src/training/checkpoint.js';
 import { DEFAULT_CONTENT_WEIGHT, DEFAULT_STYLE_LAYERS, DEFAULT_STYLE_WEIGHT } from '../../trainer/src/training/defaults.js';
 import { evaluateModel } from '../../trainer/src/training/evaluate.js';
-import { NonFiniteLossError, train, type TrainOptions } from '../../trainer/src/training/train-loop.js';
+import { learningRateAt, NonFiniteLossError, train, type TrainOptions } from '../../trainer/src/training/train-loop.js';
 import { memoryModelFiles } from '../support/model-fixtures.js';
 import { useBackend } from '../support/node-backend.js';
 import { nstInProcess, snapshotFiles } from '../support/nst-cli.js';
@@ -148,6 +148,29 @@ describe('nst train (wasm, tiny loss network)', () => {
       train(options(setup, join(setup.root, 'kept'), { steps: 12, resume: true, crop: 'random', explicitOptions: new Set(['crop']) })),
       /--crop is "random" but the checkpoint was trained with "center"/,
     );
+  });
+
+  it('--lr-final: the rate falls from --lr to --lr-final along a half cosine, the same after a resume, and is recorded', async () => {
+    await useBackend('wasm');
+    const setup = await tinySetup('schedule');
+    const [straight, resumed] = [join(setup.root, 'straight'), join(setup.root, 'resumed')];
+    await train(options(setup, straight, { steps: 6, lr: 1e-2, lrFinal: 1e-3 }));
+    // Stopped after 3 of its 6 steps (as by Ctrl-C), then resumed: the curve is the same.
+    const stop = new AbortController();
+    const stopAtThree = { message: () => {}, update: ({ step }: { step: number }) => step === 3 && stop.abort() } as unknown as TrainOptions['progress'];
+    await train(options(setup, resumed, { steps: 6, lr: 1e-2, lrFinal: 1e-3, progress: stopAtThree, signal: stop.signal }));
+    assert.equal((await readCheckpoint(join(resumed, CHECKPOINT_FILE))).header.step, 3);
+    await train(options(setup, resumed, { steps: 6, resume: true }));
+    const rates = async (out: string) => (await readFile(join(out, 'train-log.jsonl'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line).lr as number);
+    const expected = [0, 1, 2, 3, 4, 5].map((step) => 1e-3 + 9e-3 * 0.5 * (1 + Math.cos((Math.PI * step) / 5)));
+    const straightRates = await rates(straight);
+    straightRates.forEach((rate, step) => assert.ok(Math.abs(rate - expected[step]) < 1e-12, `step ${step + 1}: rate ${rate}, expected ${expected[step]}`));
+    assert.deepEqual(await rates(resumed), straightRates);
+    const a = await readCheckpoint(join(straight, CHECKPOINT_FILE));
+    const b = await readCheckpoint(join(resumed, CHECKPOINT_FILE));
+    for (const [name, values] of a.weights) assert.deepEqual(b.weights.get(name), values, `weight ${name} differs after resume`);
+    assert.equal((await loadStyleModelFromDisk(straight)).metadata.training.learningRateFinal, 1e-3);
+    assert.equal(learningRateAt(0, 100, 1e-3, undefined), 1e-3, 'constant without --lr-final');
   });
 
   it('stops on a non-finite loss with a clear message and keeps the last good checkpoint', async () => {

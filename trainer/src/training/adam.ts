@@ -15,7 +15,8 @@ export interface AdamState {
 }
 
 export class Adam {
-  readonly learningRate: number;
+  /** The rate of the next update (a schedule may change it between steps). */
+  learningRate: number;
   readonly beta1 = 0.9;
   readonly beta2 = 0.999;
   readonly epsilon = 1e-8;

@@ -47,6 +47,8 @@ export interface TrainOptions {
   steps?: number;
   epochs: number;
   lr: number;
+  /** Learning rate at the last step: it falls from `lr` along a half cosine over the run's steps; default `lr` (constant). */
+  lrFinal?: number;
   contentWeight: number;
   styleWeight: number;
   tvWeight: number;
@@ -105,7 +107,7 @@ export class NonFiniteLossError extends Error {}
 
 /** The settings that decide the trained weights; a resume must keep them. */
 const DEFINING_OPTIONS = [
-  'arch', 'size', 'batch', 'lr', 'contentWeight', 'styleWeight', 'tvWeight', 'contentLayer', 'styleLayers', 'styleSize', 'styleLongSide', 'seed', 'microBatch', 'crop',
+  'arch', 'size', 'batch', 'lr', 'lrFinal', 'contentWeight', 'styleWeight', 'tvWeight', 'contentLayer', 'styleLayers', 'styleSize', 'styleLongSide', 'seed', 'microBatch', 'crop',
 ] as const;
 
 /** Previews are at twice the crop size (capped at 256 px): how the model does on larger pictures. */
@@ -271,6 +273,7 @@ class TrainingSession {
           `(step ${this._lastCheckpoint.step}) is kept in ${join(this.options.out, CHECKPOINT_FILE)}. Lower --lr or the loss weights and run with --resume.`,
       );
     }
+    this._adam.learningRate = learningRateAt(this.step, this.totalSteps, this.options.lr, this.options.lrFinal);
     this._adam.apply(this._variables, gradients);
     tf.dispose([...gradients.values()]);
     const seconds = (performance.now() - started) / 1000;
@@ -284,7 +287,7 @@ class TrainingSession {
     this._history.push(point);
     await appendFile(
       join(this.options.out, TRAIN_LOG_FILE),
-      JSON.stringify({ ...point, epoch: Number(this.data.epochProgress.toFixed(4)), seconds: Number(seconds.toFixed(3)), cpuSeconds: Number(cpuSeconds.toFixed(3)), trainingSeconds: Number(this.trainingSeconds.toFixed(1)) }) + '\n',
+      JSON.stringify({ ...point, epoch: Number(this.data.epochProgress.toFixed(4)), lr: this._adam.learningRate, seconds: Number(seconds.toFixed(3)), cpuSeconds: Number(cpuSeconds.toFixed(3)), trainingSeconds: Number(this.trainingSeconds.toFixed(1)) }) + '\n',
     );
     return { ...point, seconds };
   }
@@ -422,6 +425,7 @@ class TrainingSession {
         batch: o.batch,
         microBatch: o.microBatch,
         learningRate: o.lr,
+        ...(o.lrFinal !== undefined && { learningRateFinal: o.lrFinal }),
         seed: o.seed,
         weights: { content: o.contentWeight, style: o.styleWeight, tv: o.tvWeight },
         layers: { content: o.contentLayer, style: o.styleLayers },
@@ -505,6 +509,19 @@ function adoptCheckpointConfig(options: TrainOptions, saved: Record<string, unkn
     if (key !== 'microBatch') log(`Using the checkpoint's --${kebab(key)} ${JSON.stringify(saved[key])}.`);
     target[key] = saved[key];
   }
+}
+
+/**
+ * The rate of the update after `step` completed steps of `totalSteps`: `lr` at the start, falling
+ * along a half cosine to `lrFinal` at the last step (constant without `lrFinal`). A lower rate at
+ * the end takes out the noise a constant one leaves in the weights (measured: great_wave, slim,
+ * 144 steps at 3e-4 after 605 at 1e-3 improved both losses, 10.1 -> 7.9 % style, 422k -> 405k content).
+ * When a resume raises --steps, the rest of the curve stretches to the new end.
+ */
+export function learningRateAt(step: number, totalSteps: number, lr: number, lrFinal: number | undefined): number {
+  if (lrFinal === undefined || totalSteps <= 1) return lr;
+  const progress = Math.min(1, step / (totalSteps - 1));
+  return lrFinal + (lr - lrFinal) * 0.5 * (1 + Math.cos(Math.PI * progress));
 }
 
 function kebab(name: string): string {
