@@ -1,0 +1,1 @@
+npx nst train --vgg ../shared/data/vgg19 --style ../shared/data/styles/great_wave.jpg --content ../shared/data/content/imagenet --out training/great_wave-slim-256-lr3e-4 --init training/great_wave-slim-256-cw300 --arch slim --size 256 --batch 2 --lr 3e-4 --content-weight 300 --style-size 284 --crop center --steps 20000 --preview-every 100 --checkpoint-every 2m

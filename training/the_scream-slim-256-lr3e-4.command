@@ -1,0 +1,1 @@
+npx nst train --vgg ../shared/data/vgg19 --style ../shared/data/styles/the_scream.jpg --content ../shared/data/content/imagenet --out training/the_scream-slim-256-lr3e-4 --init training/the_scream-slim-256 --arch slim --size 256 --batch 2 --lr 3e-4 --content-weight 300 --style-long-side 512 --crop center --steps 20000 --preview-every 100 --checkpoint-every 2m

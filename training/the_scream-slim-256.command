@@ -1,0 +1,1 @@
+npx nst train --vgg ../shared/data/vgg19 --style ../shared/data/styles/the_scream.jpg --content ../shared/data/content/imagenet --out training/the_scream-slim-256 --init training/great_wave-slim-256-cw300 --arch slim --size 256 --batch 2 --lr 1e-3 --content-weight 300 --style-long-side 512 --crop center --steps 20000 --preview-every 100 --checkpoint-every 2m
