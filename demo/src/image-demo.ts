@@ -28,14 +28,14 @@ function say(message: string, isError = false): void {
 }
 
 function updateButton(): void {
-  button.disabled = busy || !photo || (!modelSelect.value && !modelFiles.files?.length);
+  button.disabled = busy || !photo;
 }
 
 async function listModels(): Promise<void> {
   try {
     const models = await fetchDemoModels();
     addModelOptions(modelSelect, models);
-    say(models.length ? 'Choose a photo, then Stylise.' : 'No styles are installed in demo/models/: choose model files of your own.');
+    say('Choose a photo, then Stylise.');
   } catch (error) {
     say((error as Error).message, true);
   }
@@ -60,7 +60,8 @@ function showPhoto(file: File): void {
 
 async function ensureModel(): Promise<BrowserStyleModel> {
   const files = modelFiles.files?.length ? Array.from(modelFiles.files) : undefined;
-  const source: StyleModelSource = files ?? modelSelect.value;
+  // The first option (value "") is the package's default style: loadStyleModel() without a source.
+  const source: StyleModelSource | undefined = files ?? (modelSelect.value || undefined);
   const backend = backendSelect.value as BackendPreference;
   const key = `${files ? files.map((f) => `${f.name}:${f.size}:${f.lastModified}`).join('|') : modelSelect.value}@${backend}`;
   if (model && key === loadedKey) return model;

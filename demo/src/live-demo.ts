@@ -42,9 +42,8 @@ async function listModels(): Promise<void> {
     say((error as Error).message, 'error');
     return;
   }
-  // The element starts with the package's default style (no model attribute), the first option;
-  // these are the others in demo/models/.
-  addModelOptions(modelSelect, models.filter((model) => !model.isDefault));
+  // The element starts with the package's default style (no model attribute), the first option.
+  addModelOptions(modelSelect, models);
 }
 
 function wireSliders(): void {

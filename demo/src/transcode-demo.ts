@@ -28,7 +28,7 @@ function say(message: string, isError = false): void {
 }
 
 function updateButtons(): void {
-  startButton.disabled = Boolean(running) || !video || (!modelSelect.value && !modelFiles.files?.length);
+  startButton.disabled = Boolean(running) || !video;
   cancelButton.disabled = !running;
 }
 
@@ -36,7 +36,7 @@ async function listModels(): Promise<void> {
   try {
     const models = await fetchDemoModels();
     addModelOptions(modelSelect, models);
-    say(models.length ? 'Choose a video, then Stylise.' : 'No styles are installed in demo/models/: choose model files of your own.');
+    say('Choose a video, then Stylise.');
   } catch (error) {
     say((error as Error).message, true);
   }
@@ -69,7 +69,8 @@ async function start(): Promise<void> {
   say('Loading the style…');
   try {
     const blob = await transcodeVideo(video, {
-      model: modelFiles.files?.length ? Array.from(modelFiles.files) : modelSelect.value,
+      // The first option (value "") is the package's default style: no model.
+      model: modelFiles.files?.length ? Array.from(modelFiles.files) : modelSelect.value || undefined,
       backend: $<HTMLSelectElement>('backend-select').value as BackendPreference,
       wasmPaths: '/wasm/',
       inferenceSize: Number($<HTMLSelectElement>('size-select').value),

@@ -1,6 +1,7 @@
 // `npm start` as a user meets it: the demo server, and the image page stylising an uploaded photo
 // in headless Chromium.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -52,6 +53,10 @@ describe('demo server', () => {
     page.on('pageerror', (error) => errors.push(String(error)));
     await page.goto(new URL('image.html', demo.url).href);
     await page.waitForFunction(() => (document.getElementById('model-select') as HTMLSelectElement).options.length > 0);
+    // Nothing to choose first: the first option is the package's default style, listed once.
+    const options = await page.$$eval('#model-select option', (all) => all.map((option) => (option as HTMLOptionElement).value));
+    assert.equal(options[0], '');
+    assert.ok(!options.includes(`/models/${basename(DEFAULT_STYLE_DIR)}/model.json`), options.join(', '));
     await page.select('#size-select', '128');
     const input = await page.$('#image-file');
     await (input as any).uploadFile(photo);
@@ -77,5 +82,26 @@ describe('demo server', () => {
     assert.deepEqual(errors, []);
     // Isolation lets tfjs run its multi-threaded wasm build where the machine has the cores.
     assert.equal(await page.evaluate(() => crossOriginIsolated), true);
+  });
+
+  it('the video page stylises an uploaded clip with the package\'s default style, nothing chosen', async () => {
+    const clip = join(dir, 'clip.mp4');
+    execFileSync('ffmpeg', ['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=10', '-frames:v', '5', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', clip]);
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(String(error)));
+    await page.goto(new URL('transcode.html', demo.url).href);
+    await page.waitForFunction(() => /Choose a video/.test(document.getElementById('status')!.textContent ?? ''), { timeout: 20_000 });
+    assert.equal(await page.$eval('#model-select', (select) => (select as HTMLSelectElement).value), '', 'the default style is selected');
+    await page.select('#size-select', '128');
+    const input = await page.$('#video-file');
+    await (input as any).uploadFile(clip);
+    await page.waitForFunction(() => !(document.getElementById('start-button') as HTMLButtonElement).disabled);
+    await page.click('#start-button');
+    await page.waitForFunction(() => /^Done/.test(document.getElementById('status')!.textContent ?? '') || document.getElementById('status')!.classList.contains('error'), { timeout: 180_000 });
+    const status = await page.$eval('#status', (el) => ({ text: el.textContent, error: el.classList.contains('error') }));
+    assert.equal(status.error, false, status.text ?? '');
+    assert.equal(await page.$eval('#download-link', (link) => (link as HTMLAnchorElement).hidden), false);
+    assert.deepEqual(errors, []);
   });
 });

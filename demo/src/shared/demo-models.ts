@@ -22,9 +22,12 @@ export async function fetchDemoModels(): Promise<DemoModel[]> {
   return (await response.json()) as DemoModel[];
 }
 
-/** Adds one option per style, named by style and architecture; untrained models say so. */
+/**
+ * Adds one option per style, named by style and architecture; untrained models say so. The
+ * package's default style is not repeated: each page's first option (value "") stands for it.
+ */
 export function addModelOptions(select: HTMLSelectElement, models: readonly DemoModel[]): void {
-  for (const model of models) {
+  for (const model of models.filter((candidate) => !candidate.isDefault)) {
     const untrained = model.training === 'random-init' && !/untrained/i.test(model.style) ? ' — untrained' : '';
     select.add(new Option(`${model.style}${model.architecture ? ` (${model.architecture})` : ''}${untrained}`, model.url));
   }
