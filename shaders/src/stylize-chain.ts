@@ -54,8 +54,9 @@ function placeholderTexture(): DataTexture {
  * colour matching's arithmetic made the default output five times as slow as a plain draw there.
  * A variant is built the first time it is drawn; after that, changing a value never builds a
  * shader. With neither on (the defaults) and the canvas as the target, on WebGL2 the smoothing
- * draws the canvas itself and copies it back into its history (`TemporalSmoothingNode.drawToCanvas`):
- * one full-screen pass fewer. One source serves `WebGPURenderer` on WebGPU and on WebGL2 (`forceWebGL: true`); call
+ * draws the canvas itself and copies it back into its history
+ * (`TemporalSmoothingNode.drawToCanvas`): one full-screen pass fewer. One source serves
+ * `WebGPURenderer` on WebGPU and on WebGL2 (`forceWebGL: true`); call
  * `await renderer.init()` before the first `render()`.
  *
  * Conventions `render()` assumes:

@@ -11,12 +11,12 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { MIN_INPUT_SIZE, MODEL_JSON_FILE, StyleModel, type DecodedStyleModel, type RgbaPixels } from 'nst-video/model';
 import { readRgbImage, writeImage, type RgbImage } from '../src/image-io.js';
 import { readStyleModelFromDisk } from '../src/model-files.js';
 import { NODE_BACKENDS, selectNodeBackend, type NodeBackendPreference } from '../src/node-backend.js';
-import { availableCores, MAX_WASM_THREADS } from '../src/wasm-threads.js';
+import { atLeast, threadsOption, wholeNumberIn } from '../src/cli.js';
 
 export interface GalleryOptions {
   /** Folder of style models, one folder each. */
@@ -139,20 +139,10 @@ function buildProgram(): Command {
     .requiredOption('--photo <image>', 'the photo every model stylises (JPEG, PNG or WebP)')
     .option('--models <dir>', 'folder of style models, one folder each', 'demo/models')
     .option('--out <dir>', 'folder the strips are written into, as <style folder>.jpg', 'docs/gallery')
-    .addOption(new Option('--height <px>', `height of every panel, at least ${MIN_INPUT_SIZE}`).argParser(wholeNumber(MIN_INPUT_SIZE, Infinity)).default(256))
-    .addOption(new Option('--quality <1..100>', 'JPEG quality of the strips').argParser(wholeNumber(1, 100)).default(85))
+    .addOption(new Option('--height <px>', `height of every panel, at least ${MIN_INPUT_SIZE}`).argParser(atLeast(MIN_INPUT_SIZE)).default(256))
+    .addOption(new Option('--quality <1..100>', 'JPEG quality of the strips').argParser(wholeNumberIn(1, 100)).default(85))
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(['auto', ...NODE_BACKENDS]).default('auto'))
-    .addOption(new Option('--threads <n>', `CPU threads of the wasm backend, 1 to ${MAX_WASM_THREADS}`).argParser(wholeNumber(1, MAX_WASM_THREADS)).default(availableCores(), `every core: ${availableCores()}`));
-}
-
-function wholeNumber(min: number, max: number): (value: string) => number {
-  return (value) => {
-    const parsed = Number(value);
-    if (value.trim() === '' || !Number.isInteger(parsed) || parsed < min || parsed > max) {
-      throw new InvalidArgumentError(max === Infinity ? `Expected a whole number of ${min} or more.` : `Expected a whole number from ${min} to ${max}.`);
-    }
-    return parsed;
-  };
+    .addOption(threadsOption());
 }
 
 // Run as a script (npm run gallery), not when a test imports makeGallery.

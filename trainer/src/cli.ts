@@ -182,16 +182,12 @@ function styleLongSideOption(): Option {
 }
 
 /** --threads, for every command that runs the network: wasm's thread count (one process, one pool). */
-function threadsOption(): Option {
+export function threadsOption(): Option {
   return new Option('--threads <n>', `CPU threads of the wasm backend, 1 to ${MAX_WASM_THREADS}`)
     .argParser(flag((value) => checkWasmThreads(integer(value))))
     .default(availableCores(), `every core: ${availableCores()}`);
 }
 
-/**
- * A parser whose complaint becomes commander's "option '--x' argument 'v' is invalid. <why>",
- * a usage error (exit code 2), rather than an error thrown out of the parse (exit code 1).
- */
 /** "300s", "5m", "1h" -> seconds; a plain number -> steps. */
 export function parseCheckpointEvery(value: string): { steps?: number; seconds?: number } {
   const match = /^(\d+(?:\.\d+)?)(s|m|h)?$/.exec(value.trim());
@@ -203,6 +199,10 @@ export function parseCheckpointEvery(value: string): { steps?: number; seconds?:
   return { seconds: Number(match[1]) * { s: 1, m: 60, h: 3600 }[match[2] as 's' | 'm' | 'h'] };
 }
 
+/**
+ * A parser whose complaint becomes commander's "option '--x' argument 'v' is invalid. <why>",
+ * a usage error (exit code 2), rather than an error thrown out of the parse (exit code 1).
+ */
 function flag<T>(parse: (value: string) => T): (value: string) => T {
   return (value) => {
     try {
@@ -243,10 +243,15 @@ function integer(value: string): number {
   return parsed;
 }
 
-function atLeast(min: number): (value: string) => number {
+export function atLeast(min: number): (value: string) => number {
+  return wholeNumberIn(min, Infinity);
+}
+
+/** A whole number from `min` to `max` (Infinity: no upper bound). */
+export function wholeNumberIn(min: number, max: number): (value: string) => number {
   return (value) => {
     const parsed = integer(value);
-    if (parsed < min) throw new InvalidArgumentError(`Expected a whole number of ${min} or more.`);
+    if (parsed < min || parsed > max) throw new InvalidArgumentError(max === Infinity ? `Expected a whole number of ${min} or more.` : `Expected a whole number from ${min} to ${max}.`);
     return parsed;
   };
 }

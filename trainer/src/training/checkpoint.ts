@@ -14,6 +14,12 @@ import type { DataState } from './dataset.js';
 const MAGIC = 'NSTCKPT1';
 export const CHECKPOINT_FILE = 'checkpoint.nst';
 
+/** CPU seconds of a run's steps (every thread) since step `fromStep`. */
+export interface CpuTime {
+  seconds: number;
+  fromStep: number;
+}
+
 export interface CheckpointHeader {
   formatVersion: 1;
   /** Optimizer steps completed. */
@@ -25,7 +31,7 @@ export interface CheckpointHeader {
    * step a checkpoint written before this count existed resumed at): the run's cost, which pauses
    * and other programs on the machine do not inflate.
    */
-  cpu?: { seconds: number; fromStep: number };
+  cpu?: CpuTime;
   /** The settings that define the result; a resume must use the same. */
   config: Record<string, unknown>;
   data: DataState;

@@ -26,7 +26,7 @@ import { readStyleModelFromDisk, writeFileAtomically, writeStyleModel } from '..
 import { registerComposedConvGradients } from '../kernels/conv2d-gradients.js';
 import { GENERATED_BY } from '../version.js';
 import { Adam } from './adam.js';
-import { CHECKPOINT_FILE, readCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint.js';
+import { CHECKPOINT_FILE, readCheckpoint, writeCheckpoint, type Checkpoint, type CpuTime } from './checkpoint.js';
 import { ContentFeatureCache } from './content-feature-cache.js';
 import { listImages, loadSquareCrop, loadStyleImage, styleImageSize, TrainingData, type Batch, type CropMode, type DataState } from './dataset.js';
 import { DEFAULT_CONTENT_CACHE_MIB, DEFAULT_CROP, WASM_MICRO_BATCH_PIXELS, type VggTap } from './defaults.js';
@@ -91,7 +91,7 @@ export interface TrainResult {
   completed: boolean;
   trainingSeconds: number;
   /** CPU seconds of the steps (all threads) since step `fromStep` (see CheckpointHeader.cpu). */
-  cpu: { seconds: number; fromStep: number };
+  cpu: CpuTime;
   /** Mean of the weighted loss terms over the last (up to) 20 steps. */
   finalLosses: Omit<LossPoint, 'step'>;
   modelDirectory: string;
@@ -180,7 +180,7 @@ type StepPoint = LossPoint & { seconds: number };
 class TrainingSession {
   step: number;
   trainingSeconds: number;
-  readonly cpu: { seconds: number; fromStep: number };
+  readonly cpu: CpuTime;
   private _lastCheckpoint: { step: number; time: number };
   private _dataState: DataState;
 
