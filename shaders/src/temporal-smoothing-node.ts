@@ -101,8 +101,7 @@ export class TemporalSmoothingNode extends Node<'vec4'> {
     this.styledNode = styledNode;
     this.inputNode = inputNode;
     this.smoothing.value = smoothing;
-    this._readRT = TemporalSmoothingNode._makeTarget('TemporalSmoothingNode.history', HalfFloatType);
-    this._writeRT = TemporalSmoothingNode._makeTarget('TemporalSmoothingNode.result', HalfFloatType);
+    [this._readRT, this._writeRT] = TemporalSmoothingNode._historyTargets(HalfFloatType);
     this._historyNode = texture(this._readRT.texture);
     this._textureNode = passResultTexture(this, this._readRT.texture);
     // Lumas (0..1) and motion (a blend weight, 0..1) in eight bits, which a software GPU reads and
@@ -122,6 +121,11 @@ export class TemporalSmoothingNode extends Node<'vec4'> {
     const target = new RenderTarget(1, 1, { depthBuffer: false, type });
     target.texture.name = name;
     return target;
+  }
+
+  /** The pair of smoothed-colour targets (read: the history, write: this step's result). */
+  private static _historyTargets(type: TextureDataType): [RenderTarget, RenderTarget] {
+    return [TemporalSmoothingNode._makeTarget('TemporalSmoothingNode.history', type), TemporalSmoothingNode._makeTarget('TemporalSmoothingNode.result', type)];
   }
 
   /** The latest result as a texture node (what three's passes offer to passes that read texels). */
@@ -181,8 +185,7 @@ export class TemporalSmoothingNode extends Node<'vec4'> {
     if (this._readRT.texture.type === type) return;
     this._readRT.dispose();
     this._writeRT.dispose();
-    this._readRT = TemporalSmoothingNode._makeTarget('TemporalSmoothingNode.history', type);
-    this._writeRT = TemporalSmoothingNode._makeTarget('TemporalSmoothingNode.result', type);
+    [this._readRT, this._writeRT] = TemporalSmoothingNode._historyTargets(type);
     for (const target of [this._readRT, this._writeRT]) target.setSize(this._width, this._height);
     this.reset();
   }
