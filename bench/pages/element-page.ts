@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '../../plugin/src/index.js';
-import { loadStyleModel, type BackendName, type BrowserStyleModel, type NstVideoElement } from '../../plugin/src/index.js';
+import { loadStyleModel, type BackendName, type BrowserStyleModel, type NstVideoElement, type NstVideoStats } from '../../plugin/src/index.js';
 
 export interface ElementBenchRequest {
   backend: BackendName;
@@ -164,17 +164,29 @@ async function runElementBench(request: ElementBenchRequest): Promise<Record<str
   element.srcObject = feed.stream;
   document.body.append(element);
   // The first frame also compiles every shader on the renderer's context (minutes on SwiftShader).
-  const shown = async (count: number, timeoutMs = Math.max(60_000, estimateMs * 4)) => {
-    const deadline = performance.now() + timeoutMs;
-    while (element.stats.frames < count) {
-      if (element.error) throw element.error;
-      if (performance.now() > deadline) {
+  // Waits for the element's nst-frame event, as the plain loop waits for the video's frame
+  // callback: polling with timers would add up to 4 ms a frame (nested timeouts are clamped).
+  const shown = (count: number, timeoutMs = Math.max(60_000, estimateMs * 4)) =>
+    new Promise<void>((resolve, reject) => {
+      if (element.stats.frames >= count) return resolve();
+      const finish = (error?: Error) => {
+        clearTimeout(timer);
+        element.removeEventListener('nst-frame', onFrame);
+        element.removeEventListener('nst-error', onError);
+        if (error) reject(error);
+        else resolve();
+      };
+      const onFrame = (event: CustomEvent<NstVideoStats>) => {
+        if (event.detail.frames >= count) finish();
+      };
+      const onError = (event: CustomEvent<{ error: Error }>) => finish(event.detail.error);
+      const timer = setTimeout(() => {
         const video = element.shadowRoot?.querySelector('video');
-        throw new Error(`<nst-video> showed no frame within ${(timeoutMs / 1000).toFixed(0)} s (status ${element.status}, paused ${element.paused}, video readyState ${video?.readyState}, tfjs backend ${tf.getBackend()}, stats ${JSON.stringify(element.stats)})`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 1));
-    }
-  };
+        finish(new Error(`<nst-video> showed no frame within ${(timeoutMs / 1000).toFixed(0)} s (status ${element.status}, paused ${element.paused}, video readyState ${video?.readyState}, tfjs backend ${tf.getBackend()}, stats ${JSON.stringify(element.stats)})`));
+      }, timeoutMs);
+      element.addEventListener('nst-frame', onFrame);
+      element.addEventListener('nst-error', onError);
+    });
   try {
     await feed.sendUntil(shown(1, 300_000), () => drawFrame(context, width, height, frame++));
     await new Promise((resolve) => setTimeout(resolve, 500));

@@ -38,6 +38,24 @@ export function nextEvent<T extends Event = CustomEvent>(target: EventTarget, ty
   });
 }
 
+/** Resolves at the `nst-frame` event that makes `element.stats.frames` reach `count` (at once if it has); rejects after `ms`. */
+export function frameShown(element: NstVideoElement, count: number, ms = 30000): Promise<void> {
+  if (element.stats.frames >= count) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      element.removeEventListener('nst-frame', listener);
+      reject(new Error(`<nst-video> did not show frame ${count} within ${ms} ms (status ${element.status}, frames ${element.stats.frames}${element.error ? `, error: ${element.error.message}` : ''})`));
+    }, ms);
+    const listener = (event: CustomEvent<{ frames: number }>) => {
+      if (event.detail.frames < count) return;
+      clearTimeout(timer);
+      element.removeEventListener('nst-frame', listener);
+      resolve();
+    };
+    element.addEventListener('nst-frame', listener);
+  });
+}
+
 /** Resolves when `condition()` is true, polling every animation frame; rejects after `ms` with `what`. */
 export async function waitFor(condition: () => boolean, what: string, ms = 60000): Promise<void> {
   const start = performance.now();
@@ -147,9 +165,9 @@ export class FrameFeeder {
 
   /** Draws and sends a frame, then waits until each element has shown a frame made from it. */
   async push(draw: (context: CanvasRenderingContext2D) => void, elements: NstVideoElement[], ms = 30000): Promise<void> {
-    const before = elements.map((element) => element.stats.frames);
+    const shown = elements.map((element) => frameShown(element, element.stats.frames + 1, ms));
     this.send(draw);
-    await waitFor(() => elements.every((element, i) => element.stats.frames > before[i]), 'each element to show the pushed frame', ms);
+    await Promise.all(shown);
   }
 
   /** Waits until no element has shown a new frame for `quietMs`: nothing is in flight any more. */

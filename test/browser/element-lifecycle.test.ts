@@ -53,10 +53,17 @@ describe('<nst-video> lifecycle', function () {
     const statsEvents: NstVideoStats[] = [];
     const onStats = (event: Event) => statsEvents.push((event as CustomEvent<NstVideoStats>).detail);
     document.addEventListener('nst-stats', onStats);
+    // nst-frame: one per frame shown, in order, each with the count so far.
+    const framesCounted: number[] = [];
+    const onFrame = (event: CustomEvent<NstVideoStats>) => framesCounted.push(event.detail.frames);
+    element.addEventListener('nst-frame', onFrame);
+    const framesBefore = element.stats.frames;
     const started = performance.now();
     for (let frame = 0; frame < 300; frame++) await feeder!.push(draw, [element]);
     const seconds = (performance.now() - started) / 1000;
     document.removeEventListener('nst-stats', onStats);
+    element.removeEventListener('nst-frame', onFrame);
+    expect(framesCounted, 'nst-frame counts').to.deep.equal(Array.from({ length: element.stats.frames - framesBefore }, (_, i) => framesBefore + 1 + i));
     expect(statsEvents.length, 'nst-stats events').to.be.within(Math.floor(seconds) - 2, Math.ceil(seconds) + 1);
     const last = statsEvents[statsEvents.length - 1];
     expect(last.fps).to.be.greaterThan(0);

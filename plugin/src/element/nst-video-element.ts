@@ -439,12 +439,14 @@ export class NstVideoElement extends LitElement {
   }
 
   private _onFrame(): void {
-    if (this._frameShown) return;
-    this._frameShown = true;
-    const { width, height } = this._loop.measurements();
-    const model = this._models.model;
-    const presenter = this._renderer.presenter;
-    if (model && presenter) this._dispatch('nst-ready', { width, height, backend: model.backend.backend, presentation: presenter.choice.api });
+    const stats = this.stats;
+    if (!this._frameShown) {
+      this._frameShown = true;
+      const model = this._models.model;
+      const presenter = this._renderer.presenter;
+      if (model && presenter) this._dispatch('nst-ready', { width: stats.width, height: stats.height, backend: model.backend.backend, presentation: presenter.choice.api });
+    }
+    this._dispatch('nst-frame', stats);
   }
 
   private _onDeviceLost(error: NstDeviceLostError): void {
@@ -492,7 +494,7 @@ export class NstVideoElement extends LitElement {
     }
   };
 
-  private _dispatch<K extends 'nst-model-progress' | 'nst-model-load' | 'nst-ready' | 'nst-error' | 'nst-stats'>(type: K, detail: HTMLElementEventMap[K]['detail']): void {
+  private _dispatch<K extends 'nst-model-progress' | 'nst-model-load' | 'nst-ready' | 'nst-error' | 'nst-stats' | 'nst-frame'>(type: K, detail: HTMLElementEventMap[K]['detail']): void {
     this.dispatchEvent(new CustomEvent(type, { detail, bubbles: true, composed: true }));
   }
 }

@@ -135,5 +135,10 @@ declare global {
     'nst-error': CustomEvent<NstErrorDetail>;
     /** About once a second while frames are being stylised. */
     'nst-stats': CustomEvent<NstVideoStats>;
+    /**
+     * A stylised frame is on screen (every frame; `detail.frames` counts them): for code that
+     * follows the element frame by frame, as `requestVideoFrameCallback` follows a `<video>`.
+     */
+    'nst-frame': CustomEvent<NstVideoStats>;
   }
 }
