@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import h5wasm from 'h5wasm/node';
 import { seededRandom } from 'nst-video/model';
 import { buildProgram } from '../../trainer/src/cli.js';
-import { parseCheckpointEvery } from '../../trainer/src/cli.js';
+import { parseCheckpointEvery } from '../../trainer/src/cli-options.js';
 import { listImages, TrainingData } from '../../trainer/src/training/dataset.js';
 import { readKerasVgg19, writeVggModel } from '../../trainer/src/training/vgg-import.js';
 import { readVggWeights, VGG19_BLOCKS, VGG19_LAYERS } from '../../trainer/src/training/vgg.js';

@@ -16,7 +16,7 @@ import { MIN_INPUT_SIZE, MODEL_JSON_FILE, StyleModel, type DecodedStyleModel, ty
 import { readRgbImage, writeImage, type RgbImage } from '../src/image-io.js';
 import { readStyleModelFromDisk } from '../src/model-files.js';
 import { NODE_BACKENDS, selectNodeBackend, type NodeBackendPreference } from '../src/node-backend.js';
-import { atLeast, threadsOption, wholeNumberIn } from '../src/cli.js';
+import { atLeast, threadsOption, wholeNumberIn } from '../src/cli-options.js';
 
 export interface GalleryOptions {
   /** Folder of style models, one folder each. */
