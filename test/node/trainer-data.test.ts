@@ -148,6 +148,13 @@ describe('nst train/eval command line', () => {
     assert.ok(buildProgram().commands.some((c) => c.name() === 'import-vgg'));
   });
 
+  it('--content-weight takes a number or auto', () => {
+    const option = buildProgram().commands.find((c) => c.name() === 'train')!.options.find((o) => o.long === '--content-weight')!;
+    assert.equal(option.parseArg!('auto', undefined), 'auto');
+    assert.equal(option.parseArg!('250', undefined), 250);
+    assert.throws(() => option.parseArg!('lots', undefined), /Expected a finite number/);
+  });
+
   it('--checkpoint-every takes steps or a time', () => {
     assert.deepEqual(parseCheckpointEvery('200'), { steps: 200 });
     assert.deepEqual(parseCheckpointEvery('5m'), { seconds: 300 });

@@ -12,7 +12,7 @@ import { ARCHITECTURE_PRESETS, StyleModel, encodeStyleModel, initialTransformerW
 import { main } from '../../trainer/src/cli.js';
 import { loadStyleModelFromDisk } from '../../trainer/src/model-files.js';
 import { CHECKPOINT_FILE, readCheckpoint, writeCheckpoint } from '../../trainer/src/training/checkpoint.js';
-import { DEFAULT_CONTENT_WEIGHT, DEFAULT_STYLE_LAYERS, DEFAULT_STYLE_WEIGHT } from '../../trainer/src/training/defaults.js';
+import { AUTO_CONTENT_WEIGHT_PER_IDENTITY_LOSS, DEFAULT_CONTENT_WEIGHT, DEFAULT_STYLE_LAYERS, DEFAULT_STYLE_WEIGHT } from '../../trainer/src/training/defaults.js';
 import { evaluateModel } from '../../trainer/src/training/evaluate.js';
 import { learningRateAt, NonFiniteLossError, train, type TrainOptions } from '../../trainer/src/training/train-loop.js';
 import { memoryModelFiles } from '../support/model-fixtures.js';
@@ -171,6 +171,34 @@ describe('nst train (wasm, tiny loss network)', () => {
     for (const [name, values] of a.weights) assert.deepEqual(b.weights.get(name), values, `weight ${name} differs after resume`);
     assert.equal((await loadStyleModelFromDisk(straight)).metadata.training.learningRateFinal, 1e-3);
     assert.equal(learningRateAt(0, 100, 1e-3, undefined), 1e-3, 'constant without --lr-final');
+  });
+
+  it('--content-weight auto: in proportion to the painting\'s style loss on the unchanged photos; recorded; kept on resume', async () => {
+    await useBackend('wasm');
+    const setup = await tinySetup('auto-weight');
+    // A second painting: the same pattern at a third of the contrast.
+    const faded = join(setup.root, 'faded.png');
+    await sharp(setup.style).linear(1 / 3, 85).png().toFile(faded);
+    const weights: number[] = [];
+    for (const [name, style] of [['pattern', setup.style], ['faded', faded]]) {
+      const out = join(setup.root, name);
+      await train(options(setup, out, { style, steps: 2, previewEvery: 0, contentWeight: 'auto' }));
+      const model = await loadStyleModelFromDisk(out);
+      const record = model.metadata.training as unknown as { weights: { content: number }; contentWeightAuto: unknown };
+      // The identity that nst eval reports for the same photos (all 7: fewer than the 16 auto reads).
+      const evaluation = await evaluateModel(model, { style, content: setup.photos, vgg: setup.vgg, size: 32, contentLayer: 'relu4_2', styleLayers: [...DEFAULT_STYLE_LAYERS], limit: 16 });
+      model.dispose();
+      assert.deepEqual(record.contentWeightAuto, { identityStyleLoss: Math.round(evaluation.identityStyleLoss), photos: 7 });
+      const expected = AUTO_CONTENT_WEIGHT_PER_IDENTITY_LOSS * evaluation.identityStyleLoss;
+      assert.ok(Math.abs(record.weights.content - expected) <= expected * 1e-3, `${name}: content weight ${record.weights.content}, expected ${expected}`);
+      assert.equal((await readCheckpoint(join(out, CHECKPOINT_FILE))).header.config.contentWeight, record.weights.content);
+      weights.push(record.weights.content);
+    }
+    assert.notEqual(weights[0], weights[1]);
+    // A resume typed with auto again continues with the number chosen at the start.
+    const logged: string[] = [];
+    await train(options(setup, join(setup.root, 'pattern'), { steps: 3, resume: true, contentWeight: 'auto', explicitOptions: new Set(['contentWeight']), log: (m) => logged.push(m) }));
+    assert.ok(logged.some((m) => m.includes(`Using the checkpoint's --content-weight ${weights[0]} (auto chose it`)), logged.join('\n'));
   });
 
   it('stops on a non-finite loss with a clear message and keeps the last good checkpoint', async () => {

@@ -85,7 +85,11 @@ export function buildProgram(): Command {
     .addOption(new Option('--epochs <n>', 'passes over the photos, when --steps is not given').argParser(atLeast(1)).default(defaults.DEFAULT_EPOCHS))
     .addOption(new Option('--lr <rate>', 'Adam learning rate').argParser(positiveNumber).default(defaults.DEFAULT_LEARNING_RATE))
     .addOption(new Option('--lr-final <rate>', 'learning rate at the last step: it falls from --lr along a half cosine over --steps (default: --lr, constant)').argParser(positiveNumber))
-    .addOption(new Option('--content-weight <w>', 'weight of the content loss').argParser(nonNegativeNumber).default(defaults.DEFAULT_CONTENT_WEIGHT))
+    .addOption(
+      new Option('--content-weight <w>', "weight of the content loss, or auto: in proportion to the painting's style loss on the first training photos, which keeps the same balance for a busy painting as for a calm one")
+        .argParser((value) => (value.trim() === 'auto' ? 'auto' : nonNegativeNumber(value)))
+        .default(defaults.DEFAULT_CONTENT_WEIGHT),
+    )
     .addOption(new Option('--style-weight <w>', 'weight of the style loss').argParser(nonNegativeNumber).default(defaults.DEFAULT_STYLE_WEIGHT))
     .addOption(new Option('--tv-weight <w>', 'weight of the total-variation loss').argParser(nonNegativeNumber).default(defaults.DEFAULT_TV_WEIGHT))
     .addOption(contentLayerOption())

@@ -38,6 +38,14 @@ export const DEFAULT_STYLE_LAYERS: readonly VggTap[] = ['relu1_1', 'relu2_1', 'r
  * content ~30 and style ~900; tuned on starry_night (see demo/models/*\/TRAINING.md).
  */
 export const DEFAULT_CONTENT_WEIGHT = 30;
+/**
+ * `--content-weight auto` (content-weight.ts): the weight per unit of the painting's identity style
+ * loss, measured on the first AUTO_CONTENT_WEIGHT_PHOTOS training photos. Calibrated on the_scream:
+ * identity 271,425 on the first 16 ImageNet photos (256 px, style long side 512), where content
+ * weight 300 gave style 8 % of identity at content 280,000 on the gallery protocol.
+ */
+export const AUTO_CONTENT_WEIGHT_PER_IDENTITY_LOSS = 300 / 271_425;
+export const AUTO_CONTENT_WEIGHT_PHOTOS = 16;
 export const DEFAULT_STYLE_WEIGHT = 900;
 export const DEFAULT_TV_WEIGHT = 0;
 export const DEFAULT_SEED = 0;

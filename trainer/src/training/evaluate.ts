@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { StyleModel } from 'nst-video/model';
 import { listImages, loadSquareCrop, loadStyleImage, styleImageSize, type StyleImageSize } from './dataset.js';
 import type { VggTap } from './defaults.js';
-import { contentTargets, perceptualLoss, styleTargets, type LossConfig } from './losses.js';
+import { contentTargets, perceptualLoss, photoStyleLoss, styleTargets, type LossConfig } from './losses.js';
 import { VggFeatures } from './vgg.js';
 
 export interface EvaluateOptions {
@@ -69,8 +69,7 @@ export async function evaluateModel(model: StyleModel, options: EvaluateOptions)
         const photo = tf.tensor4d(pixels, [1, options.size, options.size, 3]);
         const target = contentTargets(vgg, config, photo);
         const stylised = perceptualLoss(vgg, config, grams, target, model.predict(photo));
-        const identity = perceptualLoss(vgg, config, grams, target, photo);
-        return tf.stack([stylised.style, stylised.content, identity.style]);
+        return tf.stack([stylised.style, stylised.content, photoStyleLoss(vgg, options.styleLayers, grams, photo)]);
       });
       const [style, content, identityStyle] = Array.from(await losses.data());
       losses.dispose();

@@ -54,6 +54,17 @@ export function styleLoss(grams: readonly tf.Tensor3D[], targets: readonly tf.Te
   return tf.tidy(() => sumOf(grams.map((gram, i) => tf.mean(tf.squaredDifference(gram, targets[i])))));
 }
 
+/** The unweighted style loss of `images` (RGB 0..255) as they are: the identity of `nst eval`. */
+export function photoStyleLoss(vgg: VggFeatures, styleLayers: readonly VggTap[], styleGrams: readonly tf.Tensor3D[], images: tf.Tensor4D): tf.Scalar {
+  return tf.tidy(() => {
+    const features = vgg.features(images, styleLayers);
+    return styleLoss(
+      styleLayers.map((layer) => gramMatrix(features.get(layer)!)),
+      styleGrams,
+    );
+  });
+}
+
 /**
  * The sum of scalars, added two at a time. Not tf.addN: on WebGPU it binds every input to one
  * shader, and WebGPU's default limit is 8 storage buffers per shader stage (lavapipe and many GPUs

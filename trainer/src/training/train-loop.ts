@@ -28,6 +28,7 @@ import { GENERATED_BY } from '../version.js';
 import { Adam } from './adam.js';
 import { CHECKPOINT_FILE, readCheckpoint, writeCheckpoint, type Checkpoint, type CpuTime } from './checkpoint.js';
 import { ContentFeatureCache } from './content-feature-cache.js';
+import { autoContentWeight, type AutoContentWeight, type ContentWeightSetting } from './content-weight.js';
 import { listImages, loadSquareCrop, loadStyleImage, styleImageSize, TrainingData, type Batch, type CropMode, type DataState } from './dataset.js';
 import { DEFAULT_CONTENT_CACHE_MIB, DEFAULT_CROP, WASM_MICRO_BATCH_PIXELS, type VggTap } from './defaults.js';
 import { lossCurveSvg, type LossPoint } from './loss-curve.js';
@@ -49,7 +50,8 @@ export interface TrainOptions {
   lr: number;
   /** Learning rate at the last step: it falls from `lr` along a half cosine over the run's steps; default `lr` (constant). */
   lrFinal?: number;
-  contentWeight: number;
+  /** A number, or `auto`: in proportion to the painting's style loss on photos (content-weight.ts). */
+  contentWeight: ContentWeightSetting;
   styleWeight: number;
   tvWeight: number;
   contentLayer: VggTap;
@@ -213,19 +215,20 @@ class TrainingSession {
     const progress = input.progress ?? new ProgressReporter();
     const log = input.log ?? ((message: string) => progress.message(message));
     const out = resolve(input.out);
-    const options: ResolvedTrainOptions = { ...input, out, crop: input.crop ?? DEFAULT_CROP, microBatch: input.microBatch ?? defaultMicroBatch(input.backend, input.size, input.batch) };
-    if (options.styleLongSide === undefined) options.styleSize ??= options.size;
-    const checkpoint = options.resume ? await readCheckpoint(join(out, CHECKPOINT_FILE)) : undefined;
-    if (checkpoint) adoptCheckpointConfig(options, checkpoint.header.config, log);
-    validate(options);
+    const prepared: PreparedTrainOptions = { ...input, out, crop: input.crop ?? DEFAULT_CROP, microBatch: input.microBatch ?? defaultMicroBatch(input.backend, input.size, input.batch) };
+    if (prepared.styleLongSide === undefined) prepared.styleSize ??= prepared.size;
+    const checkpoint = prepared.resume ? await readCheckpoint(join(out, CHECKPOINT_FILE)) : undefined;
+    if (checkpoint) adoptCheckpointConfig(prepared, checkpoint.header.config, log);
+    validate(prepared);
 
-    const files = await listImages(options.content);
-    const stepsPerEpoch = Math.ceil(files.length / options.batch);
-    const totalSteps = options.steps ?? options.epochs * stepsPerEpoch;
-    const vgg = await VggFeatures.load(options.vgg);
-    const styleImage = await loadStyleImage(options.style, styleImageSize(options));
-    const styleGrams = styleTargets(vgg, styleImage, options.styleLayers);
+    const files = await listImages(prepared.content);
+    const stepsPerEpoch = Math.ceil(files.length / prepared.batch);
+    const totalSteps = prepared.steps ?? prepared.epochs * stepsPerEpoch;
+    const vgg = await VggFeatures.load(prepared.vgg);
+    const styleImage = await loadStyleImage(prepared.style, styleImageSize(prepared));
+    const styleGrams = styleTargets(vgg, styleImage, prepared.styleLayers);
     styleImage.dispose();
+    const options = await resolveContentWeight(prepared, vgg, styleGrams, files, log);
     const variables = transformerVariables(options.arch, checkpoint?.weights ?? (await startingWeights(options)));
     const adam = new Adam(options.lr);
     if (checkpoint) adam.loadState(checkpoint.adam, variables);
@@ -428,6 +431,7 @@ class TrainingSession {
         ...(o.lrFinal !== undefined && { learningRateFinal: o.lrFinal }),
         seed: o.seed,
         weights: { content: o.contentWeight, style: o.styleWeight, tv: o.tvWeight },
+        ...(o.contentWeightAuto && { contentWeightAuto: { identityStyleLoss: Math.round(o.contentWeightAuto.identityStyleLoss), photos: o.contentWeightAuto.photos } }),
         layers: { content: o.contentLayer, style: o.styleLayers },
         losses: { lastSteps: Math.min(RECENT_STEPS, this._history.length), ...recentMeanLosses(this._history) },
         dataset: { photos: this._files.length, unreadable: this.data.unreadableCount },
@@ -445,7 +449,24 @@ class TrainingSession {
 }
 
 /** TrainOptions with the output folder resolved and the crop mode and micro-batch decided. */
-type ResolvedTrainOptions = TrainOptions & { out: string; crop: CropMode; microBatch: number };
+type PreparedTrainOptions = TrainOptions & { out: string; crop: CropMode; microBatch: number };
+
+/** ...and the content weight a number (with how `auto` chose it). */
+type ResolvedTrainOptions = Omit<PreparedTrainOptions, 'contentWeight'> & { contentWeight: number; contentWeightAuto?: AutoContentWeight };
+
+/** Measures `--content-weight auto` for this painting on the first training photos (a resume has the checkpoint's number by now). */
+async function resolveContentWeight(
+  options: PreparedTrainOptions,
+  vgg: VggFeatures,
+  styleGrams: readonly tf.Tensor3D[],
+  files: readonly string[],
+  log: (message: string) => void,
+): Promise<ResolvedTrainOptions> {
+  if (options.contentWeight !== 'auto') return { ...options, contentWeight: options.contentWeight };
+  const auto = await autoContentWeight(vgg, options.styleLayers, styleGrams, options.content, files, options.size);
+  log(`Content weight ${auto.weight} (auto: the painting's style loss on ${auto.photos} unchanged photos is ${Math.round(auto.identityStyleLoss)}).`);
+  return { ...options, contentWeight: auto.weight, contentWeightAuto: auto };
+}
 
 /** How many of the last steps the reported losses average. */
 const RECENT_STEPS = 20;
@@ -461,7 +482,7 @@ export function recentMeanLosses(history: readonly LossPoint[]): Omit<LossPoint,
  * A new run's first weights: random from --seed, or a trained model's (--init), which starts a new
  * style from one that already paints, instead of from noise.
  */
-async function startingWeights(options: ResolvedTrainOptions): Promise<ReadonlyMap<string, Float32Array>> {
+async function startingWeights(options: Pick<TrainOptions, 'arch' | 'seed' | 'init'>): Promise<ReadonlyMap<string, Float32Array>> {
   const architecture = ARCHITECTURE_PRESETS[options.arch];
   if (!options.init) return initialTransformerWeights(architecture, options.seed);
   const model = await readStyleModelFromDisk(options.init);
@@ -500,13 +521,15 @@ function adoptCheckpointConfig(options: TrainOptions, saved: Record<string, unkn
     if (!(key in saved)) continue;
     const same = JSON.stringify(saved[key]) === JSON.stringify(target[key]);
     if (same) continue;
-    if (options.explicitOptions?.has(key)) {
+    // `auto` chose a number when the run started; the run keeps it.
+    const autoChosen = key === 'contentWeight' && target[key] === 'auto';
+    if (options.explicitOptions?.has(key) && !autoChosen) {
       throw new Error(
         `--${kebab(key)} is ${JSON.stringify(target[key])} but the checkpoint was trained with ${JSON.stringify(saved[key])}; ` +
           `drop the option to continue that training, or train into a new --out.`,
       );
     }
-    if (key !== 'microBatch') log(`Using the checkpoint's --${kebab(key)} ${JSON.stringify(saved[key])}.`);
+    if (key !== 'microBatch') log(`Using the checkpoint's --${kebab(key)} ${JSON.stringify(saved[key])}${autoChosen ? ' (auto chose it when the run started)' : ''}.`);
     target[key] = saved[key];
   }
 }
@@ -541,7 +564,9 @@ function validate(options: TrainOptions): void {
   positiveInteger('micro-batch', options.microBatch);
   if (options.size % 4 !== 0 || options.size < 32) throw new Error(`--size must be a multiple of 4 and at least 32, got ${options.size}.`);
   if (!(options.lr > 0)) throw new Error(`--lr must be positive, got ${options.lr}.`);
-  for (const [name, value] of [['content-weight', options.contentWeight], ['style-weight', options.styleWeight], ['tv-weight', options.tvWeight]] as const) {
+  const weights = [['style-weight', options.styleWeight], ['tv-weight', options.tvWeight]] as [string, number][];
+  if (options.contentWeight !== 'auto') weights.push(['content-weight', options.contentWeight]);
+  for (const [name, value] of weights) {
     if (!(value >= 0) || !Number.isFinite(value)) throw new Error(`--${name} must be a non-negative number, got ${value}.`);
   }
   if (options.styleLayers.length === 0) throw new Error('--style-layers needs at least one VGG layer, e.g. relu1_1,relu2_1,relu3_1.');
