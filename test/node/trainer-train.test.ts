@@ -199,6 +199,10 @@ describe('nst train (wasm, tiny loss network)', () => {
     const logged: string[] = [];
     await train(options(setup, join(setup.root, 'pattern'), { steps: 3, resume: true, contentWeight: 'auto', explicitOptions: new Set(['contentWeight']), log: (m) => logged.push(m) }));
     assert.ok(logged.some((m) => m.includes(`Using the checkpoint's --content-weight ${weights[0]} (auto chose it`)), logged.join('\n'));
+    // ...and the resumed run's model still records how.
+    const resumed = await loadStyleModelFromDisk(join(setup.root, 'pattern'));
+    assert.equal((resumed.metadata.training as unknown as { contentWeightAuto: { photos: number } }).contentWeightAuto.photos, 7);
+    resumed.dispose();
   });
 
   it('stops on a non-finite loss with a clear message and keeps the last good checkpoint', async () => {

@@ -228,7 +228,7 @@ class TrainingSession {
     const styleImage = await loadStyleImage(prepared.style, styleImageSize(prepared));
     const styleGrams = styleTargets(vgg, styleImage, prepared.styleLayers);
     styleImage.dispose();
-    const options = await resolveContentWeight(prepared, vgg, styleGrams, files, log);
+    const options = await resolveContentWeight(prepared, checkpoint, vgg, styleGrams, files, log);
     const variables = transformerVariables(options.arch, checkpoint?.weights ?? (await startingWeights(options)));
     const adam = new Adam(options.lr);
     if (checkpoint) adam.loadState(checkpoint.adam, variables);
@@ -355,7 +355,7 @@ class TrainingSession {
     for (const [name, variable] of this._variables) weights.set(name, (await variable.data()) as Float32Array);
     const config = Object.fromEntries(DEFINING_OPTIONS.map((key) => [key, this.options[key]]));
     await writeCheckpoint(join(this.options.out, CHECKPOINT_FILE), {
-      header: { formatVersion: 1, step: this.step, trainingSeconds: this.trainingSeconds, cpu: this.cpu, config, data: this._dataState, adamStep: this._adam.step, extra: { totalSteps: this.totalSteps } },
+      header: { formatVersion: 1, step: this.step, trainingSeconds: this.trainingSeconds, cpu: this.cpu, config, data: this._dataState, adamStep: this._adam.step, extra: { totalSteps: this.totalSteps, ...(this.options.contentWeightAuto && { contentWeightAuto: this.options.contentWeightAuto }) } },
       weights,
       adam: await this._adam.saveState(),
     });
@@ -454,15 +454,22 @@ type PreparedTrainOptions = TrainOptions & { out: string; crop: CropMode; microB
 /** ...and the content weight a number (with how `auto` chose it). */
 type ResolvedTrainOptions = Omit<PreparedTrainOptions, 'contentWeight'> & { contentWeight: number; contentWeightAuto?: AutoContentWeight };
 
-/** Measures `--content-weight auto` for this painting on the first training photos (a resume has the checkpoint's number by now). */
+/**
+ * Measures `--content-weight auto` for this painting on the first training photos. A resumed run
+ * has the checkpoint's number by now, and the checkpoint keeps how auto chose it, for the record.
+ */
 async function resolveContentWeight(
   options: PreparedTrainOptions,
+  checkpoint: Checkpoint | undefined,
   vgg: VggFeatures,
   styleGrams: readonly tf.Tensor3D[],
   files: readonly string[],
   log: (message: string) => void,
 ): Promise<ResolvedTrainOptions> {
-  if (options.contentWeight !== 'auto') return { ...options, contentWeight: options.contentWeight };
+  if (options.contentWeight !== 'auto') {
+    const chosen = checkpoint?.header.extra.contentWeightAuto as AutoContentWeight | undefined;
+    return { ...options, contentWeight: options.contentWeight, ...(chosen && { contentWeightAuto: chosen }) };
+  }
   const auto = await autoContentWeight(vgg, options.styleLayers, styleGrams, options.content, files, options.size);
   log(`Content weight ${auto.weight} (auto: the painting's style loss on ${auto.photos} unchanged photos is ${Math.round(auto.identityStyleLoss)}).`);
   return { ...options, contentWeight: auto.weight, contentWeightAuto: auto };
