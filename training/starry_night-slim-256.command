@@ -1,0 +1,1 @@
+npx nst train --vgg ../shared/data/vgg19 --content ../shared/data/content/imagenet --init demo/models/the_scream --arch slim --size 256 --batch 2 --lr 1e-3 --lr-final 2e-4 --style-long-side 512 --crop center --steps 600 --preview-every 100 --checkpoint-every 2m --style ../shared/data/styles/starry_night.jpg --out training/starry_night-slim-256 --content-weight auto
