@@ -15,7 +15,9 @@
 #                                                              starry_night:slim:256:4)
 #   device/run.sh --rehearse [BUDGET]   here, on lavapipe (npm run setup:vulkan), tiny sizes, 180 s,
 #                                       into tmp/device-rehearsal; never touches the system
-# NST_TRAIN_ARGS adds flags to every `nst train` (e.g. "--steps 3000 --lr 2e-3"). A style whose
+# Each run uses the gallery's measured recipe (README "The recipe"): --content-weight auto, centre
+# crops, the style image at twice the crop size on its long side. NST_TRAIN_ARGS adds flags to
+# every `nst train` and overrides those (e.g. "--steps 3000 --lr-final 2e-4"). A style whose
 # device/resume/NAME/checkpoint.nst exists (a run that came back, unpacked there) is resumed.
 # The phases before training stop after at most NST_INFERENCE_S (90), NST_TRAIN_BENCH_S (180) and
 # NST_TORCH_S (120) seconds; 0 skips one.
@@ -61,6 +63,16 @@ phase() {
   timeout -s INT -k "$GRACE" "$limit" "$@"
   local status=$?
   log "$name: exit $status$([ $status = 124 ] && echo ' (stopped at its time limit)')"
+}
+
+# The WebGPU training bench's step time for ARCH SIZE BATCH, in whole ms (empty when not measured).
+training_step_ms() {
+  [ -f "$OUT/bench.jsonl" ] || return 0
+  "$node" -e '
+    const [arch, size, batch] = process.argv.slice(1);
+    const rows = require("fs").readFileSync(process.argv[4], "utf8").split("\n").flatMap((line) => { try { return [JSON.parse(line)]; } catch { return []; } });
+    const row = rows.find((r) => r.bench === "training" && r.backend === "webgpu" && r.arch === arch && r.size === Number(size) && r.batch === Number(batch) && r.stepMs > 0);
+    if (row) console.log(Math.ceil(row.stepMs));' "$1" "$2" "$3" "$OUT/bench.jsonl" 2> /dev/null
 }
 
 # xz, or Python's lzma where the machine has no xz.
@@ -131,10 +143,18 @@ for i in "${!styles[@]}"; do
   resume=()
   if [ -f "$pack/resume/$name/checkpoint.nst" ]; then cp -r "$pack/resume/$name" "$OUT/train/" && resume=(--resume); fi
   slice=$((($(left) - GRACE) / (${#styles[@]} - i)))
+  # The learning rate comes down to 2e-4 over the steps that fit the slice at the training bench's
+  # step time on this GPU (80 % of it, after a minute of start-up); unmeasured, it stays constant.
+  schedule=()
+  step_ms=$(training_step_ms "$arch" "$size" "$batch")
+  if [ -z "${resume[*]}" ] && [ -n "$step_ms" ] && [ "$slice" -gt 90 ]; then
+    schedule=(--steps $(((slice - 60) * 800 / step_ms)) --lr-final 2e-4)
+    log "train $name: ${schedule[1]} steps at the bench's ${step_ms} ms a step"
+  fi
   # shellcheck disable=SC2086 # NST_TRAIN_ARGS is a list of flags
   phase "train $name${resume:+ (resumed)}" "$slice" "$node" src/nst-device.mjs train --style "$image" --content ../shared/data/content/imagenet \
     --vgg ../shared/data/vgg19 --out "$OUT/train/$name" --arch "$arch" --size "$size" --batch "$batch" --backend webgpu --checkpoint-every "$checkpoint_every" \
-    "${resume[@]}" ${NST_TRAIN_ARGS:-} 2>> "$OUT/run.log"
+    --content-weight auto --crop center --style-long-side $((2 * size)) "${schedule[@]}" "${resume[@]}" ${NST_TRAIN_ARGS:-} 2>> "$OUT/run.log"
   tail -n 1 "$OUT/train/$name/train-log.jsonl" 2>/dev/null | while read -r line; do log "train $name, last step: $line"; done
 done
 
