@@ -1,0 +1,1 @@
+npx nst train --vgg ../shared/data/vgg19 --style ../shared/data/styles/great_wave.jpg --content ../shared/data/content/imagenet --out training/great_wave-slim-256-auto --init demo/models/great_wave --arch slim --size 256 --batch 2 --lr 3e-4 --lr-final 1e-4 --content-weight auto --style-long-side 512 --crop center --steps 600 --preview-every 100 --checkpoint-every 2m
