@@ -10,7 +10,7 @@ import { describe, it } from 'node:test';
 import sharp from 'sharp';
 import { ARCHITECTURE_PRESETS, StyleModel, encodeStyleModel, initialTransformerWeights, readStyleModel } from 'nst-video/model';
 import { main } from '../../trainer/src/cli.js';
-import { loadStyleModelFromDisk } from '../../trainer/src/model-files.js';
+import { loadStyleModelFromDisk, readStyleModelFromDisk } from '../../trainer/src/model-files.js';
 import { CHECKPOINT_FILE, readCheckpoint, writeCheckpoint } from '../../trainer/src/training/checkpoint.js';
 import { AUTO_CONTENT_WEIGHT_PER_IDENTITY_LOSS, DEFAULT_CONTENT_WEIGHT, DEFAULT_STYLE_LAYERS, DEFAULT_STYLE_WEIGHT } from '../../trainer/src/training/defaults.js';
 import { evaluateModel } from '../../trainer/src/training/evaluate.js';
@@ -171,6 +171,43 @@ describe('nst train (wasm, tiny loss network)', () => {
     for (const [name, values] of a.weights) assert.deepEqual(b.weights.get(name), values, `weight ${name} differs after resume`);
     assert.equal((await loadStyleModelFromDisk(straight)).metadata.training.learningRateFinal, 1e-3);
     assert.equal(learningRateAt(0, 100, 1e-3, undefined), 1e-3, 'constant without --lr-final');
+  });
+
+  it('--average-steps: the model holds the moving average of the steps\' weights, kept exactly over a resume, and recorded', async () => {
+    await useBackend('wasm');
+    const setup = await tinySetup('average');
+    const run = (out: string, overrides: Partial<TrainOptions>) => train(options(setup, join(setup.root, out), { previewEvery: 0, storage: 'float32', ...overrides }));
+    // The weights after each of the first 4 steps (a run of n steps makes the same first n steps).
+    const stepWeights: Map<string, Float32Array>[] = [];
+    for (const steps of [1, 2, 3, 4]) {
+      await run(`plain-${steps}`, { steps });
+      stepWeights.push((await readCheckpoint(join(setup.root, `plain-${steps}`, CHECKPOINT_FILE))).weights);
+    }
+    await run('averaged', { steps: 4, averageSteps: 2 });
+    // Stopped after 2 of its 4 steps (as by Ctrl-C), then resumed.
+    const stop = new AbortController();
+    const stopAtTwo = { message: () => {}, update: ({ step }: { step: number }) => step === 2 && stop.abort() } as unknown as TrainOptions['progress'];
+    await run('resumed', { steps: 4, averageSteps: 2, progress: stopAtTwo, signal: stop.signal });
+    assert.equal((await readCheckpoint(join(setup.root, 'resumed', CHECKPOINT_FILE))).average?.updates, 2);
+    await run('resumed', { steps: 4, resume: true });
+
+    const straight = await readCheckpoint(join(setup.root, 'averaged', CHECKPOINT_FILE));
+    const resumed = await readCheckpoint(join(setup.root, 'resumed', CHECKPOINT_FILE));
+    assert.equal(straight.average?.updates, 4);
+    const model = await readStyleModelFromDisk(join(setup.root, 'averaged'));
+    for (const [name, last] of stepWeights[3]) {
+      // Over 2 steps: the mean of steps 1 and 2, then halfway to each new step's weights.
+      const expected = last.map((w4, i) => 0.5 * w4 + 0.25 * stepWeights[2].get(name)![i] + 0.125 * (stepWeights[1].get(name)![i] + stepWeights[0].get(name)![i]));
+      const average: Float32Array = straight.average!.weights.get(name)!;
+      expected.forEach((value, i) => assert.ok(Math.abs(average[i] - value) <= 1e-6 + 1e-5 * Math.abs(value), `${name}[${i}]: average ${average[i]}, expected ${value}`));
+      // Averaging changes only what is exported: training follows the same steps.
+      assert.deepEqual(straight.weights.get(name), last, `${name}: the trained weights differ with averaging`);
+      assert.deepEqual(resumed.average!.weights.get(name), average, `${name}: the average differs after a resume`);
+      assert.deepEqual(model.weights.get(name), average, `${name}: the model does not hold the average`);
+    }
+    const record = model.metadata.training as Record<string, unknown>;
+    assert.equal(record.averageSteps, 2);
+    assert.equal(record.averagedUpdates, 4);
   });
 
   it('--content-weight auto: in proportion to the painting\'s style loss on the unchanged photos; recorded; kept on resume', async () => {

@@ -86,6 +86,11 @@ export function buildProgram(): Command {
     .addOption(new Option('--lr <rate>', 'Adam learning rate').argParser(positiveNumber).default(defaults.DEFAULT_LEARNING_RATE))
     .addOption(new Option('--lr-final <rate>', 'learning rate at the last step: it falls from --lr along a half cosine over --steps (default: --lr, constant)').argParser(positiveNumber))
     .addOption(
+      new Option('--average-steps <n>', 'export the average of the weights over about the last N steps (an exponential moving average), which takes out the noise of small batches; 0: the last step\'s weights')
+        .argParser(atLeast(0))
+        .default(defaults.DEFAULT_AVERAGE_STEPS),
+    )
+    .addOption(
       new Option('--content-weight <w>', "weight of the content loss, or auto: in proportion to the painting's style loss on the first training photos, which keeps the same balance for a busy painting as for a calm one")
         .argParser((value) => (value.trim() === 'auto' ? 'auto' : nonNegativeNumber(value)))
         .default(defaults.DEFAULT_CONTENT_WEIGHT),

@@ -1,6 +1,6 @@
 /**
- * Checkpoints: one file holding the network, Adam's moments and step, the data order and RNG state
- * and the run's configuration, written atomically (temporary file + rename), so an interrupted
+ * Checkpoints: one file holding the network, Adam's moments and step, the weight average (when the
+ * run keeps one), the data order and RNG state and the run's configuration, written atomically (temporary file + rename), so an interrupted
  * write leaves the previous checkpoint intact.
  *
  * Layout: "NSTCKPT1" (8 bytes), header length (uint32 LE), JSON header, then float32 tensors
@@ -10,6 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { writeFileAtomically } from '../model-files.js';
 import type { AdamState } from './adam.js';
 import type { DataState } from './dataset.js';
+import type { WeightAverageState } from './weight-average.js';
 
 const MAGIC = 'NSTCKPT1';
 export const CHECKPOINT_FILE = 'checkpoint.nst';
@@ -44,10 +45,12 @@ export interface Checkpoint {
   header: CheckpointHeader;
   weights: Map<string, Float32Array>;
   adam: AdamState;
+  /** The average of the last steps' weights (weight-average.ts), which the run exports. */
+  average?: WeightAverageState;
 }
 
 interface TensorEntry {
-  group: 'weights' | 'm' | 'v';
+  group: 'weights' | 'm' | 'v' | 'average';
   name: string;
   offset: number;
   length: number;
@@ -57,14 +60,16 @@ export async function writeCheckpoint(path: string, checkpoint: Checkpoint): Pro
   const entries: TensorEntry[] = [];
   const arrays: Float32Array[] = [];
   let offset = 0;
-  for (const [group, map] of [['weights', checkpoint.weights], ['m', checkpoint.adam.m], ['v', checkpoint.adam.v]] as const) {
+  const groups = [['weights', checkpoint.weights], ['m', checkpoint.adam.m], ['v', checkpoint.adam.v], ['average', checkpoint.average?.weights ?? new Map()]] as const;
+  for (const [group, map] of groups) {
     for (const [name, values] of map) {
       entries.push({ group, name, offset, length: values.length });
       arrays.push(values);
       offset += values.length;
     }
   }
-  const header = new TextEncoder().encode(JSON.stringify({ ...checkpoint.header, tensors: entries }));
+  const averageUpdates = checkpoint.average?.updates;
+  const header = new TextEncoder().encode(JSON.stringify({ ...checkpoint.header, ...(averageUpdates !== undefined && { averageUpdates }), tensors: entries }));
   const dataStart = Math.ceil((MAGIC.length + 4 + header.length) / 4) * 4;
   const bytes = new Uint8Array(dataStart + offset * 4);
   bytes.set(new TextEncoder().encode(MAGIC), 0);
@@ -85,7 +90,7 @@ export async function readCheckpoint(path: string): Promise<Checkpoint> {
   const bytes = new Uint8Array(file.buffer, file.byteOffset, file.length);
   if (new TextDecoder().decode(bytes.subarray(0, MAGIC.length)) !== MAGIC) throw new Error(`"${path}" is not an nst checkpoint.`);
   const headerLength = new DataView(bytes.buffer, bytes.byteOffset).getUint32(MAGIC.length, true);
-  const parsed = JSON.parse(new TextDecoder().decode(bytes.subarray(MAGIC.length + 4, MAGIC.length + 4 + headerLength))) as CheckpointHeader & { tensors: TensorEntry[] };
+  const parsed = JSON.parse(new TextDecoder().decode(bytes.subarray(MAGIC.length + 4, MAGIC.length + 4 + headerLength))) as CheckpointHeader & { tensors: TensorEntry[]; averageUpdates?: number };
   if (parsed.formatVersion !== 1) throw new Error(`"${path}" has checkpoint format ${parsed.formatVersion}; this trainer reads format 1.`);
   const dataStart = Math.ceil((MAGIC.length + 4 + headerLength) / 4) * 4;
   const aligned = new Uint8Array(bytes.length - dataStart);
@@ -93,11 +98,14 @@ export async function readCheckpoint(path: string): Promise<Checkpoint> {
   const floats = new Float32Array(aligned.buffer);
   const weights = new Map<string, Float32Array>();
   const adam: AdamState = { step: parsed.adamStep, m: new Map(), v: new Map() };
+  const average: WeightAverageState | undefined = parsed.averageUpdates !== undefined ? { updates: parsed.averageUpdates, weights: new Map() } : undefined;
   for (const entry of parsed.tensors) {
     if (entry.offset + entry.length > floats.length) throw new Error(`"${path}" is truncated (tensor "${entry.name}").`);
     const values = floats.slice(entry.offset, entry.offset + entry.length);
-    (entry.group === 'weights' ? weights : adam[entry.group]).set(entry.name, values);
+    const group = entry.group === 'weights' ? weights : entry.group === 'average' ? average?.weights : adam[entry.group];
+    if (!group) throw new Error(`"${path}" holds a weight average but no count of its updates; it was not written by nst train.`);
+    group.set(entry.name, values);
   }
-  const { tensors: _tensors, ...header } = parsed;
-  return { header, weights, adam };
+  const { tensors: _tensors, averageUpdates: _averageUpdates, ...header } = parsed;
+  return { header, weights, adam, ...(average && { average }) };
 }

@@ -29,6 +29,8 @@ export const MIN_CROP_SIZE = 32;
 export const DEFAULT_BATCH = 4;
 export const DEFAULT_EPOCHS = 2;
 export const DEFAULT_LEARNING_RATE = 1e-3;
+/** Steps the exported weights are averaged over (weight-average.ts); 0: the last step's. */
+export const DEFAULT_AVERAGE_STEPS = 0;
 export const DEFAULT_CONTENT_LAYER: VggTap = 'relu4_2';
 export const DEFAULT_STYLE_LAYERS: readonly VggTap[] = ['relu1_1', 'relu2_1', 'relu3_1', 'relu4_1', 'relu5_1'];
 /**

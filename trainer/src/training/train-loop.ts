@@ -2,7 +2,8 @@
  * The training loop of `nst train`: a TransformerNet trained with the perceptual loss on random
  * crops of a photo folder, on the current tfjs backend. Writes into the output directory:
  *
- * - `model.json` + shards: the exported model (at every checkpoint and at the end),
+ * - `model.json` + shards: the exported model (at every checkpoint and at the end): the last
+ *   step's weights, or with `averageSteps` their average over the last steps (weight-average.ts),
  * - `checkpoint.nst`: everything needed to resume exactly (see checkpoint.ts),
  * - `train-log.jsonl`: one JSON object per step,
  * - `loss-curve.svg`: kept up to date,
@@ -35,6 +36,7 @@ import { lossCurveSvg, type LossPoint } from './loss-curve.js';
 import { contentTargets, perceptualLoss, styleTargets, sumOf } from './losses.js';
 import { ProgressReporter } from './progress.js';
 import { VggFeatures } from './vgg.js';
+import { WeightAverage } from './weight-average.js';
 
 export interface TrainOptions {
   style: string;
@@ -50,6 +52,8 @@ export interface TrainOptions {
   lr: number;
   /** Learning rate at the last step: it falls from `lr` along a half cosine over the run's steps; default `lr` (constant). */
   lrFinal?: number;
+  /** Export (and preview) the average of the weights over about this many last steps (weight-average.ts); 0: the last step's. */
+  averageSteps?: number;
   /** A number, or `auto`: in proportion to the painting's style loss on photos (content-weight.ts). */
   contentWeight: ContentWeightSetting;
   styleWeight: number;
@@ -109,7 +113,7 @@ export class NonFiniteLossError extends Error {}
 
 /** The settings that decide the trained weights; a resume must keep them. */
 const DEFINING_OPTIONS = [
-  'arch', 'size', 'batch', 'lr', 'lrFinal', 'contentWeight', 'styleWeight', 'tvWeight', 'contentLayer', 'styleLayers', 'styleSize', 'styleLongSide', 'seed', 'microBatch', 'crop',
+  'arch', 'size', 'batch', 'lr', 'lrFinal', 'averageSteps', 'contentWeight', 'styleWeight', 'tvWeight', 'contentLayer', 'styleLayers', 'styleSize', 'styleLongSide', 'seed', 'microBatch', 'crop',
 ] as const;
 
 /** Previews are at twice the crop size (capped at 256 px): how the model does on larger pictures. */
@@ -198,6 +202,7 @@ class TrainingSession {
     private readonly _styleGrams: tf.Tensor3D[],
     private readonly _variables: Map<string, tf.Variable>,
     private readonly _adam: Adam,
+    private readonly _average: WeightAverage | undefined,
     private readonly _history: LossPoint[],
     private readonly _previews: { pixels: Float32Array; count: number; size: number },
     private readonly _contentCache: ContentFeatureCache | undefined,
@@ -232,6 +237,9 @@ class TrainingSession {
     const variables = transformerVariables(options.arch, checkpoint?.weights ?? (await startingWeights(options)));
     const adam = new Adam(options.lr);
     if (checkpoint) adam.loadState(checkpoint.adam, variables);
+    const average = options.averageSteps ? new WeightAverage(options.averageSteps, variables, checkpoint?.average) : undefined;
+    // A run resumed with averaging it did not have: the average starts now.
+    if (average && checkpoint && !checkpoint.average) log(`The weights are averaged from step ${checkpoint.header.step} on (the checkpoint kept no average).`);
     const data = new TrainingData(options.content, files, options.size, options.seed ^ 0x5eed, log, checkpoint?.header.data, options.crop);
     const cacheMiB = options.contentCache ?? DEFAULT_CONTENT_CACHE_MIB;
     const contentCache = options.crop === 'center' && cacheMiB > 0 ? new ContentFeatureCache(cacheMiB * 2 ** 20) : undefined;
@@ -253,7 +261,7 @@ class TrainingSession {
         (contentCache ? `; the photos' content features are kept in memory (up to ${cacheMiB} MiB)` : '') +
         (checkpoint ? `; resuming at step ${checkpoint.header.step}.` : '.'),
     );
-    return new TrainingSession(options, progress, log, totalSteps, data, checkpoint, files, vgg, styleGrams, variables, adam, history, previews, contentCache);
+    return new TrainingSession(options, progress, log, totalSteps, data, checkpoint, files, vgg, styleGrams, variables, adam, average, history, previews, contentCache);
   }
 
   get finished(): boolean {
@@ -279,6 +287,7 @@ class TrainingSession {
     this._adam.learningRate = learningRateAt(this.step, this.totalSteps, this.options.lr, this.options.lrFinal);
     this._adam.apply(this._variables, gradients);
     tf.dispose([...gradients.values()]);
+    this._average?.update(this._variables);
     const seconds = (performance.now() - started) / 1000;
     const cpuUsed = process.cpuUsage(cpuStarted);
     const cpuSeconds = (cpuUsed.user + cpuUsed.system) / 1e6;
@@ -353,13 +362,15 @@ class TrainingSession {
   async saveCheckpoint(): Promise<void> {
     const weights = new Map<string, Float32Array>();
     for (const [name, variable] of this._variables) weights.set(name, (await variable.data()) as Float32Array);
+    const average = await this._average?.saveState();
     const config = Object.fromEntries(DEFINING_OPTIONS.map((key) => [key, this.options[key]]));
     await writeCheckpoint(join(this.options.out, CHECKPOINT_FILE), {
       header: { formatVersion: 1, step: this.step, trainingSeconds: this.trainingSeconds, cpu: this.cpu, config, data: this._dataState, adamStep: this._adam.step, extra: { totalSteps: this.totalSteps, ...(this.options.contentWeightAuto && { contentWeightAuto: this.options.contentWeightAuto }) } },
       weights,
       adam: await this._adam.saveState(),
+      ...(average && { average }),
     });
-    await writeStyleModel(this.options.out, await this._encodeModel(weights));
+    await writeStyleModel(this.options.out, await this._encodeModel(average?.weights ?? weights));
     await this.writeLossCurve();
     this._lastCheckpoint = { step: this.step, time: Date.now() };
   }
@@ -382,7 +393,7 @@ class TrainingSession {
     const all = new Float32Array(count * one);
     for (let i = 0; i < count; i++) {
       const result = tf.tidy(() =>
-        transformerForward(this._variables, ARCHITECTURE_PRESETS[this.options.arch], tf.tensor4d(pixels.subarray(i * one, (i + 1) * one), [1, size, size, 3])),
+        transformerForward(this._exportedVariables, ARCHITECTURE_PRESETS[this.options.arch], tf.tensor4d(pixels.subarray(i * one, (i + 1) * one), [1, size, size, 3])),
       );
       all.set((await result.data()) as Float32Array, i * one);
       result.dispose();
@@ -406,8 +417,14 @@ class TrainingSession {
   dispose(): void {
     for (const variable of this._variables.values()) variable.dispose();
     this._adam.dispose();
+    this._average?.dispose();
     this._styleGrams.forEach((g) => g.dispose());
     this._vgg.dispose();
+  }
+
+  /** The weights the model is exported with (and the previews drawn with). */
+  private get _exportedVariables(): ReadonlyMap<string, tf.Variable> {
+    return this._average?.variables ?? this._variables;
   }
 
   private _encodeModel(weights: Map<string, Float32Array>) {
@@ -430,6 +447,7 @@ class TrainingSession {
         learningRate: o.lr,
         ...(o.lrFinal !== undefined && { learningRateFinal: o.lrFinal }),
         seed: o.seed,
+        ...(this._average && { averageSteps: this._average.steps, averagedUpdates: this._average.updates }),
         weights: { content: o.contentWeight, style: o.styleWeight, tv: o.tvWeight },
         ...(o.contentWeightAuto && { contentWeightAuto: { identityStyleLoss: Math.round(o.contentWeightAuto.identityStyleLoss), photos: o.contentWeightAuto.photos } }),
         layers: { content: o.contentLayer, style: o.styleLayers },
@@ -569,6 +587,7 @@ function validate(options: TrainOptions): void {
   positiveInteger('style-size', options.styleSize);
   positiveInteger('style-long-side', options.styleLongSide);
   positiveInteger('micro-batch', options.microBatch);
+  if (options.averageSteps !== undefined && !(Number.isInteger(options.averageSteps) && options.averageSteps >= 0)) throw new Error(`--average-steps must be a whole number >= 0, got ${options.averageSteps}.`);
   if (options.size % 4 !== 0 || options.size < 32) throw new Error(`--size must be a multiple of 4 and at least 32, got ${options.size}.`);
   if (!(options.lr > 0)) throw new Error(`--lr must be positive, got ${options.lr}.`);
   const weights = [['style-weight', options.styleWeight], ['tv-weight', options.tvWeight]] as [string, number][];
