@@ -36,6 +36,7 @@ export async function autoContentWeight(
   directory: string,
   files: readonly string[],
   size: number,
+  photoSize = size,
 ): Promise<AutoContentWeight> {
   let sum = 0;
   let photos = 0;
@@ -43,7 +44,7 @@ export async function autoContentWeight(
     if (photos === AUTO_CONTENT_WEIGHT_PHOTOS) break;
     let pixels: Float32Array;
     try {
-      pixels = await loadSquareCrop(join(directory, file), size, 0.5, 0.5, false);
+      pixels = await loadSquareCrop(join(directory, file), size, 0.5, 0.5, false, photoSize);
     } catch {
       continue;
     }
