@@ -9,7 +9,7 @@ import h5wasm from 'h5wasm/node';
 import { seededRandom } from 'nst-video/model';
 import { buildProgram } from '../../trainer/src/cli.js';
 import { parseCheckpointEvery } from '../../trainer/src/cli-options.js';
-import { listImages, loadSquareCrop, TrainingData } from '../../trainer/src/training/dataset.js';
+import { listImages, TrainingData } from '../../trainer/src/training/dataset.js';
 import { readKerasVgg19, writeVggModel } from '../../trainer/src/training/vgg-import.js';
 import { readVggWeights, VGG19_BLOCKS, VGG19_LAYERS } from '../../trainer/src/training/vgg.js';
 import { temporaryDirectory, writePhotos } from '../support/trainer-fixtures.js';
@@ -69,7 +69,7 @@ describe('training photos', () => {
     await writePhotos(root, 2);
     const files = await listImages(root);
     const cropsOfEachPhoto = async (crop: 'random' | 'center') => {
-      const data = new TrainingData(root, files, 16, 3, () => {}, undefined, { crop });
+      const data = new TrainingData(root, files, 16, 3, () => {}, undefined, crop);
       const seen = new Map<string, Float32Array[]>();
       for (let i = 0; i < 6; i++) {
         const batch = await data.nextBatch(1);
@@ -79,20 +79,6 @@ describe('training photos', () => {
     };
     for (const crops of await cropsOfEachPhoto('center')) for (const pixels of crops) assert.deepEqual(pixels, crops[0]);
     assert.ok((await cropsOfEachPhoto('random')).some((crops) => crops.some((pixels) => !pixels.every((v, i) => v === crops[0][i]))));
-  });
-
-  it('--photo-size: the square is a patch of the photo scaled to that short side (the centre one with --crop center)', async () => {
-    const root = await temporaryDirectory('photo-size');
-    await writePhotos(root, 1);
-    const files = await listImages(root);
-    const patch = (await new TrainingData(root, files, 16, 3, () => {}, undefined, { crop: 'center', photoSize: 32 }).nextBatch(1)).pixels;
-    const whole = await loadSquareCrop(join(root, files[0]), 32, 0.5, 0.5, false);
-    // The photo at short side 32 (cut to 32x32 at its centre); its centre 16x16 is the patch.
-    const centre = new Float32Array(16 * 16 * 3);
-    for (let y = 0; y < 16; y++) centre.set(whole.subarray(((y + 8) * 32 + 8) * 3, ((y + 8) * 32 + 24) * 3), y * 16 * 3);
-    assert.deepEqual(patch, centre);
-    const scaledToCrop = (await new TrainingData(root, files, 16, 3, () => {}, undefined, { crop: 'center' }).nextBatch(1)).pixels;
-    assert.notDeepEqual(patch, scaledToCrop);
   });
 });
 

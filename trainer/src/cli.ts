@@ -80,7 +80,6 @@ export function buildProgram(): Command {
     .option('--vgg <path>', 'VGG19 loss network (tfjs layers model.json or its directory) (default: the project\'s .cache/vgg19, made by npm run setup:vgg)')
     .addOption(new Option('--arch <preset>', 'network size').choices(Object.keys(ARCHITECTURE_PRESETS)).default(defaults.DEFAULT_ARCH))
     .addOption(cropSizeOption('training crop side'))
-    .addOption(new Option('--photo-size <px>', 'short side the photos are scaled to before the --size square is cut (default: --size; larger: the square is a patch, so a step costs what --size costs while things in the photo keep the size they have at --photo-size)').argParser(atLeast(defaults.MIN_CROP_SIZE)))
     .addOption(new Option('--batch <n>', 'photos per optimizer step').argParser(atLeast(1)).default(defaults.DEFAULT_BATCH))
     .addOption(new Option('--steps <n>', 'optimizer steps (default: as many as --epochs needs; overrides --epochs)').argParser(atLeast(1)))
     .addOption(new Option('--epochs <n>', 'passes over the photos, when --steps is not given').argParser(atLeast(1)).default(defaults.DEFAULT_EPOCHS))

@@ -36,7 +36,6 @@ export async function autoContentWeight(
   directory: string,
   files: readonly string[],
   size: number,
-  photoSize = size,
 ): Promise<AutoContentWeight> {
   let sum = 0;
   let photos = 0;
@@ -44,7 +43,7 @@ export async function autoContentWeight(
     if (photos === AUTO_CONTENT_WEIGHT_PHOTOS) break;
     let pixels: Float32Array;
     try {
-      pixels = await loadSquareCrop(join(directory, file), size, 0.5, 0.5, false, photoSize);
+      pixels = await loadSquareCrop(join(directory, file), size, 0.5, 0.5, false);
     } catch {
       continue;
     }

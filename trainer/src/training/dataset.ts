@@ -1,6 +1,6 @@
 /**
  * Training photos: every JPEG/PNG/WebP under a folder (recursively), resized so the short side is
- * the crop size (or a larger `photoSize`, which makes the square a patch of the photo), cut to a square (randomly placed and randomly mirrored, or always the centre: see
+ * the crop size, cut to a square (randomly placed and randomly mirrored, or always the centre: see
  * `CropMode`), in an order reshuffled every epoch. All randomness comes from one `SeededRng`
  * whose state, with the epoch's order and the position in it, is the `DataState` a checkpoint
  * stores.
@@ -66,16 +66,15 @@ export async function listImages(directory: string): Promise<string[]> {
 }
 
 /**
- * Decodes an image, scales it so its short side is `scaledTo` (default `size`) and cuts a size x
- * size square whose position is given by `u`, `v` in [0, 1) (0.5, 0.5 is the centre). Returns RGB
- * 0..255 floats.
+ * Decodes an image, scales it so its short side is `size` and cuts a size x size square whose
+ * position is given by `u`, `v` in [0, 1) (0.5, 0.5 is the centre). Returns RGB 0..255 floats.
  */
-export async function loadSquareCrop(path: string, size: number, u: number, v: number, flip: boolean, scaledTo = size): Promise<Float32Array> {
+export async function loadSquareCrop(path: string, size: number, u: number, v: number, flip: boolean): Promise<Float32Array> {
   const { data, info } = await sharp(path, { failOn: 'error' })
     .rotate()
     .removeAlpha()
     .toColourspace('srgb')
-    .resize(scaledTo, scaledTo, { fit: 'outside', kernel: 'lanczos3' })
+    .resize(size, size, { fit: 'outside', kernel: 'lanczos3' })
     .raw()
     .toBuffer({ resolveWithObject: true });
   const { width, height, channels } = info;
@@ -95,18 +94,6 @@ export async function loadSquareCrop(path: string, size: number, u: number, v: n
   return out;
 }
 
-/** How a photo becomes a training square. */
-export interface PhotoCut {
-  /** Default DEFAULT_CROP. */
-  crop?: CropMode;
-  /**
-   * Short side the photo is scaled to before the square is cut; default: the square's size (the
-   * square spans the short side). Larger: the square is a patch of a photo at that scale, which
-   * costs a step as much as its size, while things in it keep the size they have at `photoSize`.
-   */
-  photoSize?: number;
-}
-
 export class TrainingData {
   readonly directory: string;
   readonly files: readonly string[];
@@ -116,12 +103,10 @@ export class TrainingData {
   private readonly _warn: (message: string) => void;
 
   readonly crop: CropMode;
-  readonly photoSize: number;
 
-  constructor(directory: string, files: readonly string[], size: number, seed: number, warn: (message: string) => void, state?: DataState, cut: PhotoCut = {}) {
+  constructor(directory: string, files: readonly string[], size: number, seed: number, warn: (message: string) => void, state?: DataState, crop: CropMode = DEFAULT_CROP) {
     this.directory = directory;
-    this.crop = cut.crop ?? DEFAULT_CROP;
-    this.photoSize = cut.photoSize ?? size;
+    this.crop = crop;
     this.files = files;
     this.size = size;
     this._warn = warn;
@@ -169,7 +154,7 @@ export class TrainingData {
       this._state.rngState = this._rng.state;
       if (this._state.unreadable.includes(file)) continue;
       try {
-        pixels.set(await loadSquareCrop(join(this.directory, file), this.size, u, v, flip, this.photoSize), files.length * this.size * this.size * 3);
+        pixels.set(await loadSquareCrop(join(this.directory, file), this.size, u, v, flip), files.length * this.size * this.size * 3);
         files.push(file);
       } catch (error) {
         this._state.unreadable.push(file);

@@ -64,8 +64,6 @@ export interface TrainOptions {
   styleSize?: number;
   styleLongSide?: number;
   seed: number;
-  /** Short side photos are scaled to before the square is cut (dataset.ts PhotoCut); default `size`. */
-  photoSize?: number;
   /** How photos are cut to squares; default DEFAULT_CROP. `center` lets the content features be kept (see contentCache). */
   crop?: CropMode;
   /** Memory for the photos' content features with `crop: 'center'`, in MiB; default DEFAULT_CONTENT_CACHE_MIB, 0 keeps none. */
@@ -115,7 +113,7 @@ export class NonFiniteLossError extends Error {}
 
 /** The settings that decide the trained weights; a resume must keep them. */
 const DEFINING_OPTIONS = [
-  'arch', 'size', 'batch', 'lr', 'lrFinal', 'averageSteps', 'contentWeight', 'styleWeight', 'tvWeight', 'contentLayer', 'styleLayers', 'styleSize', 'styleLongSide', 'seed', 'microBatch', 'crop', 'photoSize',
+  'arch', 'size', 'batch', 'lr', 'lrFinal', 'averageSteps', 'contentWeight', 'styleWeight', 'tvWeight', 'contentLayer', 'styleLayers', 'styleSize', 'styleLongSide', 'seed', 'microBatch', 'crop',
 ] as const;
 
 /** Previews are at twice the crop size (capped at 256 px): how the model does on larger pictures. */
@@ -242,7 +240,7 @@ class TrainingSession {
     const average = options.averageSteps ? new WeightAverage(options.averageSteps, variables, checkpoint?.average) : undefined;
     // A run resumed with averaging it did not have: the average starts now.
     if (average && checkpoint && !checkpoint.average) log(`The weights are averaged from step ${checkpoint.header.step} on (the checkpoint kept no average).`);
-    const data = new TrainingData(options.content, files, options.size, options.seed ^ 0x5eed, log, checkpoint?.header.data, { crop: options.crop, photoSize: options.photoSize });
+    const data = new TrainingData(options.content, files, options.size, options.seed ^ 0x5eed, log, checkpoint?.header.data, options.crop);
     const cacheMiB = options.contentCache ?? DEFAULT_CONTENT_CACHE_MIB;
     const contentCache = options.crop === 'center' && cacheMiB > 0 ? new ContentFeatureCache(cacheMiB * 2 ** 20) : undefined;
     const history = await readHistory(join(out, TRAIN_LOG_FILE), checkpoint?.header.step ?? 0);
@@ -259,7 +257,7 @@ class TrainingSession {
     }
     log(
       `Training a ${options.arch} network on ${files.length} photos from ${options.content} at ${options.size} px, batch ${options.batch} ` +
-        `(micro-batch ${options.microBatch}), ${options.crop} crops${options.photoSize ? ` of photos at ${options.photoSize} px` : ''}, ${totalSteps} steps (${(totalSteps / stepsPerEpoch).toFixed(2)} epochs), on ${options.backend}` +
+        `(micro-batch ${options.microBatch}), ${options.crop} crops, ${totalSteps} steps (${(totalSteps / stepsPerEpoch).toFixed(2)} epochs), on ${options.backend}` +
         (contentCache ? `; the photos' content features are kept in memory (up to ${cacheMiB} MiB)` : '') +
         (checkpoint ? `; resuming at step ${checkpoint.header.step}.` : '.'),
     );
@@ -444,7 +442,6 @@ class TrainingSession {
         epochs: Number(this.data.epochProgress.toFixed(3)),
         arch: o.arch,
         size: o.size,
-        ...(o.photoSize !== undefined && { photoSize: o.photoSize }),
         batch: o.batch,
         microBatch: o.microBatch,
         learningRate: o.lr,
@@ -491,7 +488,7 @@ async function resolveContentWeight(
     const chosen = checkpoint?.header.extra.contentWeightAuto as AutoContentWeight | undefined;
     return { ...options, contentWeight: options.contentWeight, ...(chosen && { contentWeightAuto: chosen }) };
   }
-  const auto = await autoContentWeight(vgg, options.styleLayers, styleGrams, options.content, files, options.size, options.photoSize);
+  const auto = await autoContentWeight(vgg, options.styleLayers, styleGrams, options.content, files, options.size);
   log(`Content weight ${auto.weight} (auto: the painting's style loss on ${auto.photos} unchanged photos is ${Math.round(auto.identityStyleLoss)}).`);
   return { ...options, contentWeight: auto.weight, contentWeightAuto: auto };
 }
@@ -590,9 +587,6 @@ function validate(options: TrainOptions): void {
   positiveInteger('style-size', options.styleSize);
   positiveInteger('style-long-side', options.styleLongSide);
   positiveInteger('micro-batch', options.microBatch);
-  if (options.photoSize !== undefined && !(Number.isInteger(options.photoSize) && options.photoSize >= options.size)) {
-    throw new Error(`--photo-size must be a whole number of pixels no smaller than --size (${options.size}), got ${options.photoSize}.`);
-  }
   if (options.averageSteps !== undefined && !(Number.isInteger(options.averageSteps) && options.averageSteps >= 0)) throw new Error(`--average-steps must be a whole number >= 0, got ${options.averageSteps}.`);
   if (options.size % 4 !== 0 || options.size < 32) throw new Error(`--size must be a multiple of 4 and at least 32, got ${options.size}.`);
   if (!(options.lr > 0)) throw new Error(`--lr must be positive, got ${options.lr}.`);
