@@ -8,7 +8,7 @@ import { copyFileSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const DEFAULT_STYLE_DIR = fileURLToPath(new URL('../../demo/models/great_wave/', import.meta.url));
+export const DEFAULT_STYLE_DIR = fileURLToPath(new URL('../../demo/models/the_scream/', import.meta.url));
 
 /** model.json and the shards it lists: what the package ships of the style (not its model card). */
 export function defaultStyleFiles() {
