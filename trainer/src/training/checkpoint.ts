@@ -1,7 +1,7 @@
 /**
  * Checkpoints: one file holding the network, Adam's moments and step, the weight average (when the
- * run keeps one), the data order and RNG state and the run's configuration, written atomically (temporary file + rename), so an interrupted
- * write leaves the previous checkpoint intact.
+ * run keeps one), the data order and RNG state and the run's configuration, written atomically
+ * (temporary file + rename), so an interrupted write leaves the previous checkpoint intact.
  *
  * Layout: "NSTCKPT1" (8 bytes), header length (uint32 LE), JSON header, then float32 tensors
  * (little-endian) at the offsets the header lists, from a 4-byte-aligned start.
