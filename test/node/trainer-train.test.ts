@@ -270,7 +270,7 @@ describe('nst train (wasm, tiny loss network)', () => {
     await assert.rejects(train(options(setup, out, { steps: 2, resume: true, size: 36, explicitOptions: new Set(['size']) })), /--size is 36 but the checkpoint was trained with 32/);
   });
 
-  it('--init starts a new run from a trained model\'s weights (same architecture only)', async () => {
+  it('--init starts a new run from a trained model\'s weights, growing a smaller network into --arch', async () => {
     await useBackend('wasm');
     const setup = await tinySetup('init');
     const first = join(setup.root, 'first');
@@ -286,7 +286,15 @@ describe('nst train (wasm, tiny loss network)', () => {
       assert.ok(largest < 1e-3, `${name}: the warm-started run's weights differ from the model's by ${largest}`);
     }
     assert.equal((await loadStyleModelFromDisk(warm)).metadata.training.initialisedFrom, first);
-    await assert.rejects(train(options(setup, join(setup.root, 'full'), { steps: 1, arch: 'full', init: first })), /--init ".*first" is a 16\/32\/64 network with 3 residual blocks, not the --arch full one/);
+    // A slim model grows into a full run (widen-network.test.ts checks it paints the same); a full
+    // one cannot shrink into a slim run.
+    const grown = join(setup.root, 'grown');
+    await train(options(setup, grown, { steps: 1, lr: 1e-12, arch: 'full', previewEvery: 0, init: first }));
+    assert.equal((await loadStyleModelFromDisk(grown)).architecture.channels.join('/'), '32/64/128');
+    await assert.rejects(
+      train(options(setup, join(setup.root, 'shrunk'), { steps: 1, arch: 'slim', init: grown })),
+      /--init ".*grown" cannot start an --arch slim run: its channels 32\/64\/128 are wider than 16\/32\/64/,
+    );
   });
 });
 

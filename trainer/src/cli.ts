@@ -118,7 +118,7 @@ export function buildProgram(): Command {
     .option('--resume', 'continue from <out>/checkpoint.nst (same settings; --steps/--epochs may grow)', false)
     .addOption(new Option('--force', 'start a new run in an --out that holds one (its checkpoint, model and log are replaced)').default(false).conflicts('resume'))
     // Not in conflict with --resume: a run's command file (its exact command) may hold --init, and resuming it must work; the checkpoint's weights win.
-    .addOption(new Option('--init <model>', 'start a new run from a trained model\'s weights (its directory or model.json; same --arch; ignored on --resume, whose checkpoint holds the weights) (default: random weights from --seed)'))
+    .addOption(new Option('--init <model>', 'start a new run from a trained model\'s weights (its directory or model.json; a slim model grows into --arch full, painting the same pictures; ignored on --resume, whose checkpoint holds the weights) (default: random weights from --seed)'))
     .addOption(new Option('--preview-every <steps>', 'write previews/step-N.png every N steps (0: only at the end)').argParser(atLeast(0)).default(defaults.DEFAULT_PREVIEW_EVERY))
     .option('--preview-images <dir>', 'photos for the previews (default: 4 evenly spaced photos of --content)')
     .addOption(new Option('--micro-batch <n>', 'photos per forward/backward pass; gradients are accumulated (default: by backend and --size)').argParser(atLeast(1)))

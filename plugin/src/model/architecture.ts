@@ -50,7 +50,16 @@ export interface WeightSpec {
   readonly shape: readonly number[];
   /** How the weight is initialised for a new network. */
   readonly init: 'conv-kernel' | 'ones' | 'zeros';
+  /**
+   * For each axis of `shape`, which of the architecture's `channels` (0, 1, 2) it runs over, or
+   * null where it does not depend on them (kernel size, RGB): what lets the trainer widen a
+   * trained network into a wider one.
+   */
+  readonly channelAxes: readonly ChannelAxis[];
 }
+
+/** An index into `TransformerArchitecture.channels`, or null for an axis of fixed size. */
+export type ChannelAxis = 0 | 1 | 2 | null;
 
 /** Names the architecture if it is a preset, else describes it. */
 export function describeArchitecture(arch: TransformerArchitecture): string {
@@ -92,32 +101,33 @@ function isPositiveInteger(value: unknown): value is number {
  * bytes. Only the output convolution has a bias.
  */
 export function transformerWeightSpecs(arch: TransformerArchitecture): WeightSpec[] {
-  const [c1, c2, c3] = arch.channels;
+  const RGB = null;
+  const width = (axis: ChannelAxis) => (axis === null ? 3 : arch.channels[axis]);
   const specs: WeightSpec[] = [];
-  const conv = (name: string, k: number, cin: number, cout: number) =>
-    specs.push({ name: `${name}/kernel`, shape: [k, k, cin, cout], init: 'conv-kernel' });
-  const norm = (name: string, c: number) => {
-    specs.push({ name: `${name}/scale`, shape: [c], init: 'ones' });
-    specs.push({ name: `${name}/offset`, shape: [c], init: 'zeros' });
+  const conv = (name: string, k: number, input: ChannelAxis, output: ChannelAxis) =>
+    specs.push({ name: `${name}/kernel`, shape: [k, k, width(input), width(output)], init: 'conv-kernel', channelAxes: [null, null, input, output] });
+  const norm = (name: string, axis: ChannelAxis) => {
+    specs.push({ name: `${name}/scale`, shape: [width(axis)], init: 'ones', channelAxes: [axis] });
+    specs.push({ name: `${name}/offset`, shape: [width(axis)], init: 'zeros', channelAxes: [axis] });
   };
-  conv('conv1', 9, 3, c1);
-  norm('in1', c1);
-  conv('conv2', 3, c1, c2);
-  norm('in2', c2);
-  conv('conv3', 3, c2, c3);
-  norm('in3', c3);
+  conv('conv1', 9, RGB, 0);
+  norm('in1', 0);
+  conv('conv2', 3, 0, 1);
+  norm('in2', 1);
+  conv('conv3', 3, 1, 2);
+  norm('in3', 2);
   for (let block = 1; block <= arch.residualBlocks; block++) {
-    conv(`res${block}/conv1`, 3, c3, c3);
-    norm(`res${block}/in1`, c3);
-    conv(`res${block}/conv2`, 3, c3, c3);
-    norm(`res${block}/in2`, c3);
+    conv(`res${block}/conv1`, 3, 2, 2);
+    norm(`res${block}/in1`, 2);
+    conv(`res${block}/conv2`, 3, 2, 2);
+    norm(`res${block}/in2`, 2);
   }
-  conv('up1', 3, c3, c2);
-  norm('in4', c2);
-  conv('up2', 3, c2, c1);
-  norm('in5', c1);
-  conv('conv_out', 9, c1, 3);
-  specs.push({ name: 'conv_out/bias', shape: [3], init: 'zeros' });
+  conv('up1', 3, 2, 1);
+  norm('in4', 1);
+  conv('up2', 3, 1, 0);
+  norm('in5', 0);
+  conv('conv_out', 9, 0, RGB);
+  specs.push({ name: 'conv_out/bias', shape: [3], init: 'zeros', channelAxes: [RGB] });
   return specs;
 }
 

@@ -14,7 +14,7 @@ export {
   transformerWeightSpecs,
   validateArchitecture,
 } from './architecture.js';
-export type { ArchitecturePresetName, TransformerArchitecture, WeightSpec } from './architecture.js';
+export type { ArchitecturePresetName, ChannelAxis, TransformerArchitecture, WeightSpec } from './architecture.js';
 export { NstModelError } from './model-errors.js';
 export type { NstModelErrorCode } from './model-errors.js';
 export { sha256Hex } from './sha256.js';

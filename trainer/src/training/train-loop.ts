@@ -18,6 +18,7 @@ import {
   ARCHITECTURE_PRESETS,
   encodeStyleModel,
   initialTransformerWeights,
+  sameArchitecture,
   transformerForward,
   transformerWeightSpecs,
   type ArchitecturePresetName,
@@ -37,6 +38,7 @@ import { contentTargets, perceptualLoss, styleTargets, sumOf } from './losses.js
 import { ProgressReporter } from './progress.js';
 import { VggFeatures } from './vgg.js';
 import { WeightAverage } from './weight-average.js';
+import { cannotWiden, widenTransformerWeights } from './widen-network.js';
 
 export interface TrainOptions {
   style: string;
@@ -505,20 +507,22 @@ export function recentMeanLosses(history: readonly LossPoint[]): Omit<LossPoint,
 
 /**
  * A new run's first weights: random from --seed, or a trained model's (--init), which starts a new
- * style from one that already paints, instead of from noise.
+ * style from one that already paints, instead of from noise. A narrower or shallower model is
+ * grown into --arch first, painting the same pictures (see widen-network.ts).
  */
 async function startingWeights(options: Pick<TrainOptions, 'arch' | 'seed' | 'init'>): Promise<ReadonlyMap<string, Float32Array>> {
   const architecture = ARCHITECTURE_PRESETS[options.arch];
   if (!options.init) return initialTransformerWeights(architecture, options.seed);
   const model = await readStyleModelFromDisk(options.init);
-  const same = model.architecture.channels.join() === architecture.channels.join() && model.architecture.residualBlocks === architecture.residualBlocks;
-  if (!same) {
+  if (sameArchitecture(model.architecture, architecture)) return model.weights;
+  const reason = cannotWiden(model.architecture, architecture);
+  if (reason) {
     throw new Error(
-      `--init "${options.init}" is a ${model.architecture.channels.join('/')} network with ${model.architecture.residualBlocks} residual blocks, ` +
-        `not the --arch ${options.arch} one; pass the --arch it was trained with.`,
+      `--init "${options.init}" cannot start an --arch ${options.arch} run: ${reason}. ` +
+        `Pass the --arch it was trained with, or a larger one (a model grows, it does not shrink).`,
     );
   }
-  return model.weights;
+  return widenTransformerWeights(model.weights, model.architecture, architecture, options.seed);
 }
 
 /** The transformer's weights as trainable variables, checking each against the architecture. */
