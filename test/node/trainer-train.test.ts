@@ -129,6 +129,13 @@ describe('nst train (wasm, tiny loss network)', () => {
     assert.deepEqual(report.styleImage, { longSide: 40, width: 40, height: 40 });
     assert.ok(report.identityStyleLoss > 0 && report.identityStyleLoss !== report.styleLoss);
     assert.ok(Math.abs(report.stylePercentOfIdentity - (100 * report.styleLoss) / report.identityStyleLoss) < 1e-9 * report.stylePercentOfIdentity);
+    // Layer by layer, summing to the totals.
+    const byLayer = Object.entries(report.styleLossByLayer as Record<string, { model: number; identity: number; percentOfIdentity: number }>);
+    assert.deepEqual(byLayer.map(([layer]) => layer), report.styleLayers);
+    const sum = (pick: (terms: { model: number; identity: number }) => number) => byLayer.reduce((total, [, terms]) => total + pick(terms), 0);
+    assert.ok(Math.abs(sum((t) => t.model) - report.styleLoss) < 1e-9 * report.styleLoss);
+    assert.ok(Math.abs(sum((t) => t.identity) - report.identityStyleLoss) < 1e-9 * report.identityStyleLoss);
+    for (const [, terms] of byLayer) assert.ok(Math.abs(terms.percentOfIdentity - (100 * terms.model) / terms.identity) < 1e-9 * terms.percentOfIdentity);
   });
 
   it('--crop center reuses each photo\'s content features from the second epoch on, with the losses of recomputing them', async () => {

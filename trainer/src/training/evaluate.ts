@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { StyleModel } from 'nst-video/model';
 import { listImages, loadSquareCrop, loadStyleImage, styleImageSize, type StyleImageSize } from './dataset.js';
 import type { VggTap } from './defaults.js';
-import { contentTargets, perceptualLoss, photoStyleLoss, styleTargets, type LossConfig } from './losses.js';
+import { contentLoss, gramMatrix, styleLoss, styleTargets } from './losses.js';
 import { VggFeatures } from './vgg.js';
 
 export interface EvaluateOptions {
@@ -40,6 +40,11 @@ export interface EvaluationResult {
   identityStyleLoss: number;
   /** styleLoss as a percentage of identityStyleLoss: 100 = no closer to the painting than the photo. */
   stylePercentOfIdentity: number;
+  /**
+   * The style loss layer by layer (they sum to styleLoss and identityStyleLoss): where the gap to
+   * the painting is left, e.g. in colour and fine texture (relu1_1, relu2_1) or in larger shapes.
+   */
+  styleLossByLayer: Record<string, { model: number; identity: number; percentOfIdentity: number }>;
 }
 
 /** Runs `model` on centre crops of the first `limit` photos (sorted by path) and scores the outputs. */
@@ -51,9 +56,18 @@ export async function evaluateModel(model: StyleModel, options: EvaluateOptions)
   const [, styleHeight, styleWidth] = styleImage.shape;
   const grams = styleTargets(vgg, styleImage, options.styleLayers);
   styleImage.dispose();
-  // Unweighted terms: the training objective with every weight 1 and no total variation.
-  const config: LossConfig = { ...options, contentWeight: 1, styleWeight: 1, tvWeight: 0 };
-  const sums = { style: 0, content: 0, identityStyle: 0 };
+  const taps = [...new Set([options.contentLayer, ...options.styleLayers])];
+  // Unweighted terms, per photo: [content, style per layer of the output, style per layer of the photo].
+  const scoreOne = (photo: tf.Tensor4D, output: tf.Tensor4D): tf.Tensor1D => {
+    const photoFeatures = vgg.features(photo, taps);
+    const outputFeatures = vgg.features(output, taps);
+    const styleByLayer = (features: Map<VggTap, tf.Tensor4D>) =>
+      options.styleLayers.map((layer, i) => styleLoss([gramMatrix(features.get(layer)!)], [grams[i]]));
+    const content = contentLoss(outputFeatures.get(options.contentLayer)!, photoFeatures.get(options.contentLayer)!);
+    return tf.stack([content, ...styleByLayer(outputFeatures), ...styleByLayer(photoFeatures)]) as tf.Tensor1D;
+  };
+  const layers = options.styleLayers.length;
+  const sums = { content: 0, style: new Array<number>(layers).fill(0), identityStyle: new Array<number>(layers).fill(0) };
   let count = 0;
   let unreadable = 0;
   try {
@@ -67,15 +81,15 @@ export async function evaluateModel(model: StyleModel, options: EvaluateOptions)
       }
       const losses = tf.tidy(() => {
         const photo = tf.tensor4d(pixels, [1, options.size, options.size, 3]);
-        const target = contentTargets(vgg, config, photo);
-        const stylised = perceptualLoss(vgg, config, grams, target, model.predict(photo));
-        return tf.stack([stylised.style, stylised.content, photoStyleLoss(vgg, options.styleLayers, grams, photo)]);
+        return scoreOne(photo, model.predict(photo));
       });
-      const [style, content, identityStyle] = Array.from(await losses.data());
+      const [content, ...style] = Array.from(await losses.data());
       losses.dispose();
-      sums.style += style;
       sums.content += content;
-      sums.identityStyle += identityStyle;
+      for (let i = 0; i < layers; i++) {
+        sums.style[i] += style[i];
+        sums.identityStyle[i] += style[layers + i];
+      }
       count++;
     }
   } finally {
@@ -83,6 +97,7 @@ export async function evaluateModel(model: StyleModel, options: EvaluateOptions)
     vgg.dispose();
   }
   if (count === 0) throw new Error(`None of the photos in "${options.content}" could be read.`);
+  const total = (values: number[]) => values.reduce((a, b) => a + b, 0);
   return {
     photos: count,
     unreadable,
@@ -90,9 +105,15 @@ export async function evaluateModel(model: StyleModel, options: EvaluateOptions)
     styleImage: { ...styleSize, width: styleWidth, height: styleHeight },
     contentLayer: options.contentLayer,
     styleLayers: options.styleLayers,
-    styleLoss: sums.style / count,
+    styleLoss: total(sums.style) / count,
     contentLoss: sums.content / count,
-    identityStyleLoss: sums.identityStyle / count,
-    stylePercentOfIdentity: (100 * sums.style) / sums.identityStyle,
+    identityStyleLoss: total(sums.identityStyle) / count,
+    stylePercentOfIdentity: (100 * total(sums.style)) / total(sums.identityStyle),
+    styleLossByLayer: Object.fromEntries(
+      options.styleLayers.map((layer, i) => [
+        layer,
+        { model: sums.style[i] / count, identity: sums.identityStyle[i] / count, percentOfIdentity: (100 * sums.style[i]) / sums.identityStyle[i] },
+      ]),
+    ),
   };
 }
