@@ -98,7 +98,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--style-weight <w>', 'weight of the style loss').argParser(nonNegativeNumber).default(defaults.DEFAULT_STYLE_WEIGHT))
     .addOption(new Option('--tv-weight <w>', 'weight of the total-variation loss').argParser(nonNegativeNumber).default(defaults.DEFAULT_TV_WEIGHT))
     .addOption(contentLayerOption())
-    .addOption(styleLayersOption())
+    .addOption(styleLayersOption(defaults.DEFAULT_TRAINING_STYLE_LAYERS))
     .addOption(new Option('--style-size <px>', 'short side of the style image when its Gram matrices are taken (default: --size)').argParser(atLeast(1)))
     .addOption(styleLongSideOption())
     .addOption(new Option('--backend <name>', 'tfjs backend (auto: WebGPU on a hardware GPU, else wasm)').choices(['auto', ...NODE_BACKENDS]).default('auto'))
@@ -137,7 +137,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--style-size <px>', 'short side of the style image (default: --size)').argParser(atLeast(1)))
     .addOption(styleLongSideOption())
     .addOption(contentLayerOption())
-    .addOption(styleLayersOption())
+    .addOption(styleLayersOption(defaults.DEFAULT_STYLE_LAYERS))
     .addOption(new Option('--limit <n>', 'photos to use at most').argParser(atLeast(1)).default(defaults.DEFAULT_EVAL_IMAGES))
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(['auto', ...NODE_BACKENDS]).default('auto'))
     .addOption(threadsOption())
@@ -179,10 +179,10 @@ function contentLayerOption(): Option {
   return new Option('--content-layer <layer>', 'VGG19 layer of the content loss').argParser(flag((v) => parseVggTap(v, '--content-layer'))).default(defaults.DEFAULT_CONTENT_LAYER);
 }
 
-function styleLayersOption(): Option {
+function styleLayersOption(layers: readonly defaults.VggTap[]): Option {
   return new Option('--style-layers <layers>', 'comma-separated VGG19 layers of the style loss')
     .argParser(flag((v) => v.split(',').map((tap) => parseVggTap(tap.trim(), '--style-layers'))))
-    .default([...defaults.DEFAULT_STYLE_LAYERS], defaults.DEFAULT_STYLE_LAYERS.join(','));
+    .default([...layers], layers.join(','));
 }
 
 /** --style-long-side: the other way to give the style image's scale (instead of --style-size). */
