@@ -98,7 +98,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--style-weight <w>', 'weight of the style loss').argParser(nonNegativeNumber).default(defaults.DEFAULT_STYLE_WEIGHT))
     .addOption(new Option('--tv-weight <w>', 'weight of the total-variation loss').argParser(nonNegativeNumber).default(defaults.DEFAULT_TV_WEIGHT))
     .addOption(contentLayerOption())
-    .addOption(styleLayersOption(defaults.DEFAULT_TRAINING_STYLE_LAYERS))
+    .addOption(styleLayersOption(defaults.DEFAULT_TRAINING_STYLE_LAYERS, ' (relu5_1, under 0.1 % of the loss, is left out by default to save time)'))
     .addOption(new Option('--style-size <px>', 'short side of the style image when its Gram matrices are taken (default: --size)').argParser(atLeast(1)))
     .addOption(styleLongSideOption())
     .addOption(new Option('--backend <name>', 'tfjs backend (auto: WebGPU on a hardware GPU, else wasm)').choices(['auto', ...NODE_BACKENDS]).default('auto'))
@@ -179,8 +179,8 @@ function contentLayerOption(): Option {
   return new Option('--content-layer <layer>', 'VGG19 layer of the content loss').argParser(flag((v) => parseVggTap(v, '--content-layer'))).default(defaults.DEFAULT_CONTENT_LAYER);
 }
 
-function styleLayersOption(layers: readonly defaults.VggTap[]): Option {
-  return new Option('--style-layers <layers>', 'comma-separated VGG19 layers of the style loss')
+function styleLayersOption(layers: readonly defaults.VggTap[], why = ''): Option {
+  return new Option('--style-layers <layers>', `comma-separated VGG19 layers of the style loss${why}`)
     .argParser(flag((v) => v.split(',').map((tap) => parseVggTap(tap.trim(), '--style-layers'))))
     .default([...layers], layers.join(','));
 }
