@@ -1,11 +1,12 @@
 // The wasm backend's composed conv gradients (trainer/src/kernels) equal the cpu backend's stock
-// kernels on strided, padded, explicit-padding and 9x9 cases; the MirrorPad gradient equals the
+// kernels on strided, padded, explicit-padding and 9x9 cases, the filter gradient by both of its
+// ways (patch matrix and convolution); the MirrorPad gradient equals the
 // sum of what each padded pixel copied.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { seededRandom } from 'nst-video/model';
 import '../../trainer/src/training/register-gradients.js';
-import { registerComposedConvGradients } from '../../trainer/src/kernels/conv2d-gradients.js';
+import { conv2dBackpropFilterComposed, registerComposedConvGradients } from '../../trainer/src/kernels/conv2d-gradients.js';
 import { mirrorPadGradient } from '../../trainer/src/kernels/mirror-pad-gradient.js';
 import { tf, useBackend } from '../support/node-backend.js';
 
@@ -17,6 +18,7 @@ const CASES: { label: string; x: number[]; f: number[]; stride: 1 | 2; pad: Pad 
   { label: '9x9 stride 1 same, non-square', x: [1, 20, 17, 4], f: [9, 9, 4, 3], stride: 1, pad: 'same' },
   { label: '3x3 stride 1 same, batch 3 (VGG)', x: [3, 16, 16, 8], f: [3, 3, 8, 16], stride: 1, pad: 'same' },
   { label: '3x3 stride 2, explicit asymmetric padding', x: [1, 10, 10, 2], f: [3, 3, 2, 2], stride: 2, pad: [[0, 0], [1, 2], [0, 1], [0, 0]] },
+  { label: '3x3 stride 2 same, batch 2, even sizes (the TransformerNet downsampling)', x: [2, 24, 20, 6], f: [3, 3, 6, 7], stride: 2, pad: 'same' },
 ];
 
 async function convGradients(c: (typeof CASES)[number]): Promise<[Float32Array, Float32Array]> {
@@ -48,6 +50,24 @@ describe('composed Conv2DBackpropFilter/Input on wasm vs. the cpu backend', () =
       const composed = await convGradients(c);
       assert.ok(maxAbsDiff(composed[0], reference[0]) < 5e-5, `input gradient differs by ${maxAbsDiff(composed[0], reference[0])}`);
       assert.ok(maxAbsDiff(composed[1], reference[1]) < 5e-5, `filter gradient differs by ${maxAbsDiff(composed[1], reference[1])}`);
+    });
+  }
+
+  // Layers too large for the patch matrix take the dilated convolution: every case through it too.
+  for (const c of CASES) {
+    it(`${c.label}, filter gradient without the patch matrix`, async () => {
+      await useBackend('cpu');
+      const reference = await convGradients(c);
+      await useBackend('wasm');
+      registerComposedConvGradients('wasm');
+      tf.unregisterKernel('Conv2DBackpropFilter', 'wasm');
+      tf.registerKernel({ kernelName: 'Conv2DBackpropFilter', backendName: 'wasm', kernelFunc: ((args: never) => conv2dBackpropFilterComposed(args, 0)) as unknown as tf.KernelFunc });
+      try {
+        const composed = await convGradients(c);
+        assert.ok(maxAbsDiff(composed[1], reference[1]) < 5e-5, `filter gradient differs by ${maxAbsDiff(composed[1], reference[1])}`);
+      } finally {
+        registerComposedConvGradients('wasm');
+      }
     });
   }
 
