@@ -1,12 +1,16 @@
 // The wasm backend's composed conv gradients (trainer/src/kernels) equal the cpu backend's stock
 // kernels on strided, padded, explicit-padding and 9x9 cases, the filter gradient by both of its
-// ways (patch matrix and convolution); the MirrorPad gradient equals the
-// sum of what each padded pixel copied.
+// ways (patch matrix and convolution); the fast Transpose equals the cpu backend's on every
+// permutation; oneDNN's convolutions (where the nst-native addon is built; else they skip, saying
+// why) equal it too; the MirrorPad gradient equals the sum of what each padded pixel copied.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { seededRandom } from 'nst-video/model';
 import '../../trainer/src/training/register-gradients.js';
 import { conv2dBackpropFilterComposed, registerComposedConvGradients } from '../../trainer/src/kernels/conv2d-gradients.js';
+import { reducePermutation, registerFastTranspose } from '../../trainer/src/kernels/fast-transpose.js';
+import { nativeAddon } from '../../trainer/src/kernels/native-kernels.js';
+import { registerWasmKernels } from '../../trainer/src/kernels/wasm-kernels.js';
 import { mirrorPadGradient } from '../../trainer/src/kernels/mirror-pad-gradient.js';
 import { tf, useBackend } from '../support/node-backend.js';
 
@@ -21,16 +25,19 @@ const CASES: { label: string; x: number[]; f: number[]; stride: 1 | 2; pad: Pad 
   { label: '3x3 stride 2 same, batch 2, even sizes (the TransformerNet downsampling)', x: [2, 24, 20, 6], f: [3, 3, 6, 7], stride: 2, pad: 'same' },
 ];
 
-async function convGradients(c: (typeof CASES)[number]): Promise<[Float32Array, Float32Array]> {
+/** The input and filter gradients of a conv on case `c`, then its output and that of a fused conv (bias, ReLU). */
+async function convGradients(c: (typeof CASES)[number]): Promise<[Float32Array, Float32Array, Float32Array, Float32Array]> {
   const random = seededRandom(c.x.length * 31 + c.f[0]);
   const fill = (shape: number[]) => Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => random() - 0.5);
   const x = tf.tensor4d(fill(c.x), c.x as [number, number, number, number]);
   const f = tf.tensor4d(fill(c.f), c.f as [number, number, number, number]);
   const y = tf.conv2d(x, f, c.stride, c.pad);
   const dy = tf.tensor(fill(y.shape), y.shape);
+  const bias = tf.tensor1d(fill([c.f[3]]));
+  const fused = tf.fused.conv2d({ x, filter: f, strides: c.stride, pad: c.pad, bias, activation: 'relu' });
   const [gx, gf] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.stride, c.pad), dy)))([x, f]);
-  const result: [Float32Array, Float32Array] = [(await gx.data()) as Float32Array, (await gf.data()) as Float32Array];
-  tf.dispose([x, f, y, dy, gx, gf]);
+  const result = (await Promise.all([gx, gf, y, fused].map((t) => t.data()))) as [Float32Array, Float32Array, Float32Array, Float32Array];
+  tf.dispose([x, f, y, dy, bias, fused, gx, gf]);
   return result;
 }
 
@@ -80,6 +87,70 @@ describe('composed Conv2DBackpropFilter/Input on wasm vs. the cpu backend', () =
   });
 });
 
+describe('native convolutions (oneDNN, the nst-native addon) on wasm vs. the cpu backend', () => {
+  const why = nativeAddon().addon ? undefined : nativeAddon().reason;
+  for (const c of CASES) {
+    it(`${c.label}: output, fused bias + ReLU output, input and filter gradients`, async (t) => {
+      if (why) return t.skip(why);
+      await useBackend('cpu');
+      const reference = await convGradients(c);
+      await useBackend('wasm');
+      registerWasmKernels(2);
+      for (const kernel of ['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter']) {
+        assert.equal(tf.getKernel(kernel, 'wasm')?.kernelFunc.name, `native${kernel}`);
+      }
+      const native = await convGradients(c);
+      for (const [i, what] of ['input gradient', 'filter gradient', 'output', 'fused output'].entries()) {
+        assert.ok(maxAbsDiff(native[i], reference[i]) < 5e-5, `${what} differs by ${maxAbsDiff(native[i], reference[i])}`);
+      }
+    });
+  }
+
+  it('BatchMatMul with every transpose and a broadcast batch', async (t) => {
+    if (why) return t.skip(why);
+    const products = async () => {
+      const random = seededRandom(9);
+      const fill = (shape: number[]) => tf.tensor3d(Float32Array.from({ length: shape.reduce((p, q) => p * q, 1) }, () => random() - 0.5), shape as [number, number, number]);
+      const results: Float32Array[] = [];
+      for (const [transposeA, transposeB] of [[false, false], [true, false], [false, true], [true, true]]) {
+        const a = fill(transposeA ? [3, 7, 5] : [3, 5, 7]);
+        const b = fill(transposeB ? [1, 4, 7] : [1, 7, 4]);
+        results.push((await tf.matMul(a, b, transposeA, transposeB).data()) as Float32Array);
+      }
+      return results;
+    };
+    await useBackend('cpu');
+    const reference = await products();
+    await useBackend('wasm');
+    registerWasmKernels(2);
+    assert.equal(tf.getKernel('BatchMatMul', 'wasm')?.kernelFunc.name, 'nativeBatchMatMul');
+    (await products()).forEach((result, i) => assert.ok(maxAbsDiff(result, reference[i]) < 1e-5, `case ${i} differs by ${maxAbsDiff(result, reference[i])}`));
+  });
+
+  it('hands a dilated convolution to the kernel it replaced', async (t) => {
+    if (why) return t.skip(why);
+    const run = async () => {
+      const x = tf.tensor4d(Float32Array.from({ length: 2 * 12 * 12 * 3 }, (_, i) => Math.sin(i)), [2, 12, 12, 3]);
+      const f = tf.tensor4d(Float32Array.from({ length: 3 * 3 * 3 * 4 }, (_, i) => Math.cos(i)), [3, 3, 3, 4]);
+      return (await tf.conv2d(x, f, 1, 'same', 'NHWC', 2).data()) as Float32Array;
+    };
+    await useBackend('cpu');
+    const reference = await run();
+    await useBackend('wasm');
+    registerWasmKernels(2);
+    assert.ok(maxAbsDiff(await run(), reference) < 5e-5);
+  });
+
+  it('refuses arrays that do not match their shapes, naming the argument', (t) => {
+    if (why) return t.skip(why);
+    const addon = nativeAddon().addon!;
+    const call = (x: Float32Array) => addon.conv2dForward(x, [1, 4, 4, 2], new Float32Array(3 * 3 * 2 * 2), [3, 3, 2, 2], null, new Float32Array(32), [1, 4, 4, 2], [1, 1], [1, 1, 1, 1], false);
+    assert.throws(() => call(new Float32Array(31)), /nst-native: argument 0 holds 31 floats, its shape needs 32/);
+    assert.throws(() => addon.conv2dForward(new Float32Array(32), [1, 4, 4, 2], new Float32Array(36), [3, 3, 2, 2], null, new Float32Array(32), [1, 5, 4, 2], [1, 1], [1, 1, 1, 1], false), /output size does not follow/);
+    call(new Float32Array(32));
+  });
+});
+
 describe('MirrorPad gradient', () => {
   for (const mode of ['reflect', 'symmetric'] as const) {
     it(`${mode}: each input pixel gets the gradient of every padded pixel that copied it`, async () => {
@@ -100,4 +171,43 @@ describe('MirrorPad gradient', () => {
       assert.ok(maxAbsDiff(viaGrad, expected) < 1e-6, 'tf.grad does not use the registered MirrorPad gradient');
     });
   }
+});
+
+describe('fast Transpose on wasm', () => {
+  it('reduces permutations: size-1 axes dropped, neighbours merged', () => {
+    assert.deepEqual(reducePermutation([1, 8, 6, 3], [3, 0, 1, 2]), { shape: [48, 3], perm: [1, 0] });
+    assert.deepEqual(reducePermutation([1, 100, 64], [0, 2, 1]), { shape: [100, 64], perm: [1, 0] });
+    assert.deepEqual(reducePermutation([2, 100, 64], [0, 2, 1]), { shape: [2, 100, 64], perm: [0, 2, 1] });
+    assert.deepEqual(reducePermutation([5, 3, 3, 7], [1, 2, 0, 3]), { shape: [5, 9, 7], perm: [1, 0, 2] });
+    assert.deepEqual(reducePermutation([4, 5, 6], [0, 1, 2]), { shape: [120], perm: [0] });
+    assert.deepEqual(reducePermutation([1, 1], [1, 0]), { shape: [], perm: [] });
+  });
+
+  it('equals the cpu backend on every permutation of 2-, 3- and 4-axis tensors, with and without size-1 axes', async () => {
+    const permutations = (n: number): number[][] =>
+      n === 1 ? [[0]] : permutations(n - 1).flatMap((p) => Array.from({ length: n }, (_, i) => [...p.slice(0, i), n - 1, ...p.slice(i)]));
+    const shapes = [[37, 50], [1, 70, 33], [3, 40, 17], [2, 1, 9, 20], [3, 5, 7, 18], [1, 33, 35, 1]];
+    const random = seededRandom(5);
+    for (const shape of shapes) {
+      const values = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => random());
+      for (const perm of permutations(shape.length)) {
+        await useBackend('cpu');
+        const expected = (await tf.transpose(tf.tensor(values, shape), perm).data()) as Float32Array;
+        await useBackend('wasm');
+        registerFastTranspose('wasm');
+        const result = tf.transpose(tf.tensor(values, shape), perm);
+        assert.deepEqual(result.shape, perm.map((axis) => shape[axis]));
+        assert.deepEqual(await result.data(), expected, `shape [${shape}] perm [${perm}]`);
+      }
+    }
+    assert.equal(tf.getKernel('Transpose', 'wasm')?.kernelFunc.name, 'fastTranspose');
+  });
+
+  it('hands int32 tensors to the stock kernel', async () => {
+    await useBackend('wasm');
+    registerFastTranspose('wasm');
+    const result = tf.transpose(tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3], 'int32'));
+    assert.equal(result.dtype, 'int32');
+    assert.deepEqual(Array.from(await result.data()), [1, 4, 2, 5, 3, 6]);
+  });
 });

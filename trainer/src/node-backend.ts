@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { isSoftwareGpu } from 'nst-video/model';
+import { registerWasmKernels } from './kernels/wasm-kernels.js';
 import { availableCores, useWasmThreads, wasmThreadsInUse } from './wasm-threads.js';
 
 // PROD silences tfjs's "install tfjs-node" banner (tfjs-node cannot install here: it downloads
@@ -32,6 +33,8 @@ export interface BackendChoice {
   adapter?: string;
   /** CPU threads the wasm backend runs its convolutions on (absent for other backends). */
   threads?: number;
+  /** What runs wasm's convolutions, in words: oneDNN (the nst-native addon) or XNNPACK and why (absent for other backends). */
+  convolutions?: string;
 }
 
 export interface NodeBackendOptions {
@@ -63,10 +66,11 @@ export async function selectNodeBackend(preference: NodeBackendPreference = 'aut
   return { backend: preference, reason: 'requested' };
 }
 
-async function activateWasm(options: NodeBackendOptions): Promise<{ threads: number }> {
+async function activateWasm(options: NodeBackendOptions): Promise<{ threads: number; convolutions: string }> {
   useWasmThreads(options.threads ?? availableCores());
   await activate('wasm');
-  return { threads: wasmThreadsInUse() };
+  const threads = wasmThreadsInUse();
+  return { threads, convolutions: registerWasmKernels(threads) };
 }
 
 async function activate(name: NodeBackendName): Promise<void> {

@@ -34,7 +34,7 @@ export async function runTrain(options: TrainCommandOptions, explicitOptions: Re
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  console.error(`Backend: ${choice.backend} (${choice.reason})${choice.threads ? `, ${choice.threads} thread${choice.threads > 1 ? 's' : ''}` : ''}.`);
+  console.error(`Backend: ${choice.backend} (${choice.reason})${choice.threads ? `, ${choice.threads} thread${choice.threads > 1 ? 's' : ''}` : ''}${choice.convolutions ? `; convolutions: ${choice.convolutions}` : ''}.`);
   try {
     const result = await train({ ...options, vgg, backend: choice.backend, command: commandLine(), explicitOptions, signal: controller.signal });
     const l = result.finalLosses;

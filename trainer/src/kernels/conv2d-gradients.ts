@@ -18,11 +18,12 @@
  * with an error, never computed wrongly.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import type { WasmHeap } from './wasm-heap.js';
 
 type TensorInfo = tf.TensorInfo;
 type Backend = tf.KernelBackend & { disposeData(dataId: object): boolean };
 
-interface ConvGradientAttrs {
+export interface ConvGradientAttrs {
   strides: number | [number, number];
   pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
   dataFormat: 'NHWC' | 'NCHW';
@@ -192,12 +193,6 @@ function stridePhases(backend: Backend, x: TensorInfo, sh: number, sw: number): 
   }
   const temporaries = [...(padded !== x ? [padded] : []), rows, byPhase, ...phases];
   return { phases, height, width, temporaries };
-}
-
-/** The wasm backend's own allocation and heap access (what its Concat kernel uses). */
-interface WasmHeap {
-  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
-  typedArrayFromHeap(info: TensorInfo): Float32Array;
 }
 
 /**

@@ -25,7 +25,8 @@ import {
   type WeightStorage,
 } from 'nst-video/model';
 import { readStyleModelFromDisk, writeFileAtomically, writeStyleModel } from '../model-files.js';
-import { registerComposedConvGradients } from '../kernels/conv2d-gradients.js';
+import { registerWasmKernels } from '../kernels/wasm-kernels.js';
+import { wasmThreadsInUse } from '../wasm-threads.js';
 import { GENERATED_BY } from '../version.js';
 import { Adam } from './adam.js';
 import { CHECKPOINT_FILE, readCheckpoint, writeCheckpoint, type Checkpoint, type CpuTime } from './checkpoint.js';
@@ -217,8 +218,9 @@ class TrainingSession {
   }
 
   static async open(input: TrainOptions): Promise<TrainingSession> {
-    // wasm has no Conv2DBackpropFilter and a slow Conv2DBackpropInput (kernels/conv2d-gradients.ts).
-    if (tf.getBackend() === 'wasm') registerComposedConvGradients('wasm');
+    // wasm has no Conv2DBackpropFilter (kernels/wasm-kernels.ts); selectNodeBackend registers
+    // it, and so does this for callers that set the backend themselves.
+    if (tf.getBackend() === 'wasm') registerWasmKernels(wasmThreadsInUse());
     const progress = input.progress ?? new ProgressReporter();
     const log = input.log ?? ((message: string) => progress.message(message));
     const out = resolve(input.out);

@@ -1,0 +1,365 @@
+// nst-native: the trainer's convolutions and matrix products on oneDNN (the library PyTorch's CPU
+// convolutions run on), for the tfjs wasm backend. Node-API (C), so one build serves every Node version.
+//
+// Every function works on float32 arrays the caller owns (views of the wasm heap): NHWC images,
+// HWIO kernels, results written into the array given for them. Shapes, strides and the padding
+// (top, bottom, left, right, as tfjs computes it) are passed in full; the primitive oneDNN builds
+// for each distinct set of them is kept, since building one compiles code.
+#include <node_api.h>
+#include <omp.h>
+
+#include <dnnl.hpp>
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace {
+
+using dnnl::memory;
+using tag = memory::format_tag;
+using dt = memory::data_type;
+
+dnnl::engine& cpuEngine() {
+  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
+}
+
+dnnl::stream& cpuStream() {
+  static dnnl::stream stream(cpuEngine());
+  return stream;
+}
+
+// ---------------------------------------------------------------------------- argument reading
+struct Args {
+  napi_env env;
+  std::vector<napi_value> values;
+  bool failed = false;
+
+  Args(napi_env env, napi_callback_info info, size_t count) : env(env), values(count) {
+    size_t given = count;
+    napi_get_cb_info(env, info, &given, values.data(), nullptr, nullptr);
+    if (given < count) fail("expected " + std::to_string(count) + " arguments");
+  }
+
+  void fail(const std::string& message) {
+    if (!failed) napi_throw_type_error(env, nullptr, ("nst-native: " + message).c_str());
+    failed = true;
+  }
+
+  float* floats(size_t index, size_t expectedLength) {
+    if (failed) return nullptr;
+    napi_typedarray_type type;
+    size_t length = 0;
+    void* data = nullptr;
+    bool isTypedArray = false;
+    napi_is_typedarray(env, values[index], &isTypedArray);
+    if (!isTypedArray) return fail("argument " + std::to_string(index) + " must be a Float32Array"), nullptr;
+    napi_get_typedarray_info(env, values[index], &type, &length, &data, nullptr, nullptr);
+    if (type != napi_float32_array) return fail("argument " + std::to_string(index) + " must be a Float32Array"), nullptr;
+    if (length != expectedLength) {
+      return fail("argument " + std::to_string(index) + " holds " + std::to_string(length) + " floats, its shape needs " +
+                  std::to_string(expectedLength)),
+             nullptr;
+    }
+    return static_cast<float*>(data);
+  }
+
+  bool isNull(size_t index) {
+    napi_valuetype type;
+    napi_typeof(env, values[index], &type);
+    return type == napi_null || type == napi_undefined;
+  }
+
+  std::vector<int64_t> ints(size_t index, size_t count) {
+    std::vector<int64_t> result(count, 0);
+    if (failed) return result;
+    uint32_t length = 0;
+    if (napi_get_array_length(env, values[index], &length) != napi_ok || length != count) {
+      fail("argument " + std::to_string(index) + " must be an array of " + std::to_string(count) + " integers");
+      return result;
+    }
+    for (uint32_t i = 0; i < count; i++) {
+      napi_value element;
+      napi_get_element(env, values[index], i, &element);
+      int64_t value = 0;
+      if (napi_get_value_int64(env, element, &value) != napi_ok || value < 0) fail("argument " + std::to_string(index) + " must hold integers >= 0");
+      result[i] = value;
+    }
+    return result;
+  }
+
+  bool boolean(size_t index) {
+    bool value = false;
+    napi_get_value_bool(env, values[index], &value);
+    return value;
+  }
+};
+
+int64_t product(const std::vector<int64_t>& dims) {
+  int64_t n = 1;
+  for (int64_t d : dims) n *= d;
+  return n;
+}
+
+// ------------------------------------------------------------------------------ the geometry
+// NHWC shapes and HWIO kernel of one convolution, in oneDNN's (N, C, H, W) / (O, I, H, W) order.
+struct Geometry {
+  std::vector<int64_t> x, w, y, strides, pads;  // x [b,h,w,ci], w [kh,kw,ci,co], y [b,oh,ow,co], pads t,b,l,r
+
+  memory::desc image(const std::vector<int64_t>& nhwc) const { return memory::desc({nhwc[0], nhwc[3], nhwc[1], nhwc[2]}, dt::f32, tag::nhwc); }
+  memory::desc src() const { return image(x); }
+  memory::desc dst() const { return image(y); }
+  memory::dims weightDims() const { return {w[3], w[2], w[0], w[1]}; }
+  memory::desc userWeights() const { return memory::desc(weightDims(), dt::f32, tag::hwio); }
+  memory::desc anyWeights() const { return memory::desc(weightDims(), dt::f32, tag::any); }
+  memory::dims strideDims() const { return {strides[0], strides[1]}; }
+  memory::dims padLeft() const { return {pads[0], pads[2]}; }
+  memory::dims padRight() const { return {pads[1], pads[3]}; }
+
+  std::string key(const char* op, bool bias, bool relu) const {
+    std::string k = op;
+    for (const auto* dims : {&x, &w, &y, &strides, &pads}) {
+      for (int64_t d : *dims) k += "," + std::to_string(d);
+      k += ";";
+    }
+    return k + (bias ? "b" : "") + (relu ? "r" : "");
+  }
+
+  // Checked here rather than left to oneDNN, whose refusal says only "invalid arguments".
+  std::string problem() const {
+    if (x[3] != w[2]) return "the image has " + std::to_string(x[3]) + " channels, the kernel takes " + std::to_string(w[2]);
+    if (y[3] != w[3] || y[0] != x[0]) return "the output's batch or channels do not match the image and kernel";
+    for (int axis = 0; axis < 2; axis++) {
+      int64_t in = x[1 + axis], k = w[axis], s = strides[axis], padded = in + pads[2 * axis] + pads[2 * axis + 1];
+      if (s < 1 || padded < k || (padded - k) / s + 1 != y[1 + axis]) return "the output size does not follow from the image, kernel, strides and padding";
+    }
+    return "";
+  }
+};
+
+bool readGeometry(Args& args, size_t xShape, size_t wShape, size_t yShape, size_t strides, size_t pads, Geometry& g) {
+  g.x = args.ints(xShape, 4);
+  g.w = args.ints(wShape, 4);
+  g.y = args.ints(yShape, 4);
+  g.strides = args.ints(strides, 2);
+  g.pads = args.ints(pads, 4);
+  if (args.failed) return false;
+  std::string problem = g.problem();
+  if (!problem.empty()) args.fail(problem);
+  return !args.failed;
+}
+
+dnnl::convolution_forward::primitive_desc forwardDesc(const Geometry& g, bool bias, bool relu) {
+  dnnl::primitive_attr attr;
+  if (relu) {
+    dnnl::post_ops ops;
+    ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+    attr.set_post_ops(ops);
+  }
+  auto desc = bias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, g.src(), g.anyWeights(),
+                                                      memory::desc({g.w[3]}, dt::f32, tag::x), g.dst(), g.strideDims(), g.padLeft(), g.padRight())
+                   : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, g.src(), g.anyWeights(), g.dst(),
+                                                      g.strideDims(), g.padLeft(), g.padRight());
+  return dnnl::convolution_forward::primitive_desc(desc, attr, cpuEngine());
+}
+
+dnnl::reorder reorderBetween(const memory::desc& from, const memory::desc& to) {
+  return dnnl::reorder(dnnl::reorder::primitive_desc(cpuEngine(), from, cpuEngine(), to));
+}
+
+// A primitive and what running it needs besides the caller's arrays.
+struct Cached {
+  dnnl::primitive primitive;
+  memory::desc weights;  // the layout oneDNN chose for the kernel (or its gradient)
+  dnnl::reorder toOrFromUser;
+};
+
+std::unordered_map<std::string, std::unique_ptr<Cached>>& cache() {
+  static std::unordered_map<std::string, std::unique_ptr<Cached>> entries;
+  return entries;
+}
+
+template <class Build>
+Cached& cached(const std::string& key, Build build) {
+  auto& entries = cache();
+  auto found = entries.find(key);
+  if (found != entries.end()) return *found->second;
+  auto entry = std::make_unique<Cached>(build());
+  return *entries.emplace(key, std::move(entry)).first->second;
+}
+
+napi_value undefinedValue(napi_env env) {
+  napi_value result;
+  napi_get_undefined(env, &result);
+  return result;
+}
+
+// Runs `body`; a oneDNN error becomes a JavaScript Error that says what failed.
+template <class Body>
+napi_value guarded(napi_env env, const char* what, Body body) {
+  try {
+    body();
+  } catch (const dnnl::error& error) {
+    napi_throw_error(env, nullptr, (std::string("nst-native: ") + what + " failed in oneDNN: " + error.what()).c_str());
+  } catch (const std::exception& error) {
+    napi_throw_error(env, nullptr, (std::string("nst-native: ") + what + " failed: " + error.what()).c_str());
+  }
+  return undefinedValue(env);
+}
+
+// ------------------------------------------------------------------------------- the functions
+// conv2dForward(x, xShape, kernel, kernelShape, bias | null, y, yShape, strides, pads, relu)
+napi_value Conv2dForward(napi_env env, napi_callback_info info) {
+  Args args(env, info, 10);
+  Geometry g;
+  if (args.failed || !readGeometry(args, 1, 3, 6, 7, 8, g)) return nullptr;
+  bool bias = !args.isNull(4), relu = args.boolean(9);
+  float* x = args.floats(0, product(g.x));
+  float* w = args.floats(2, product(g.w));
+  float* b = bias ? args.floats(4, g.w[3]) : nullptr;
+  float* y = args.floats(5, product(g.y));
+  if (args.failed) return nullptr;
+  return guarded(env, "conv2dForward", [&] {
+    Cached& c = cached(g.key("fwd", bias, relu), [&] {
+      auto pd = forwardDesc(g, bias, relu);
+      return Cached{dnnl::convolution_forward(pd), pd.weights_desc(), reorderBetween(g.userWeights(), pd.weights_desc())};
+    });
+    memory user(g.userWeights(), cpuEngine(), w), weights(c.weights, cpuEngine());
+    c.toOrFromUser.execute(cpuStream(), user, weights);
+    std::unordered_map<int, memory> run = {
+        {DNNL_ARG_SRC, memory(g.src(), cpuEngine(), x)}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, memory(g.dst(), cpuEngine(), y)}};
+    if (bias) run.emplace(DNNL_ARG_BIAS, memory(memory::desc({g.w[3]}, dt::f32, tag::x), cpuEngine(), b));
+    c.primitive.execute(cpuStream(), run);
+    cpuStream().wait();
+  });
+}
+
+// conv2dBackwardData(dy, dyShape, kernel, kernelShape, dx, dxShape, strides, pads): dx = the input gradient.
+napi_value Conv2dBackwardData(napi_env env, napi_callback_info info) {
+  Args args(env, info, 8);
+  Geometry g;
+  if (args.failed || !readGeometry(args, 5, 3, 1, 6, 7, g)) return nullptr;
+  float* dy = args.floats(0, product(g.y));
+  float* w = args.floats(2, product(g.w));
+  float* dx = args.floats(4, product(g.x));
+  if (args.failed) return nullptr;
+  return guarded(env, "conv2dBackwardData", [&] {
+    Cached& c = cached(g.key("bwd-data", false, false), [&] {
+      auto hint = forwardDesc(g, false, false);
+      auto desc = dnnl::convolution_backward_data::desc(dnnl::algorithm::convolution_direct, g.src(), g.anyWeights(), g.dst(), g.strideDims(), g.padLeft(), g.padRight());
+      auto pd = dnnl::convolution_backward_data::primitive_desc(desc, cpuEngine(), hint);
+      return Cached{dnnl::convolution_backward_data(pd), pd.weights_desc(), reorderBetween(g.userWeights(), pd.weights_desc())};
+    });
+    memory user(g.userWeights(), cpuEngine(), w), weights(c.weights, cpuEngine());
+    c.toOrFromUser.execute(cpuStream(), user, weights);
+    c.primitive.execute(cpuStream(), {{DNNL_ARG_DIFF_DST, memory(g.dst(), cpuEngine(), dy)}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DIFF_SRC, memory(g.src(), cpuEngine(), dx)}});
+    cpuStream().wait();
+  });
+}
+
+// conv2dBackwardWeights(x, xShape, dy, dyShape, dw, kernelShape, strides, pads): dw = the kernel gradient.
+napi_value Conv2dBackwardWeights(napi_env env, napi_callback_info info) {
+  Args args(env, info, 8);
+  Geometry g;
+  if (args.failed || !readGeometry(args, 1, 5, 3, 6, 7, g)) return nullptr;
+  float* x = args.floats(0, product(g.x));
+  float* dy = args.floats(2, product(g.y));
+  float* dw = args.floats(4, product(g.w));
+  if (args.failed) return nullptr;
+  return guarded(env, "conv2dBackwardWeights", [&] {
+    Cached& c = cached(g.key("bwd-weights", false, false), [&] {
+      auto hint = forwardDesc(g, false, false);
+      auto desc = dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, g.src(), g.anyWeights(), g.dst(), g.strideDims(), g.padLeft(), g.padRight());
+      auto pd = dnnl::convolution_backward_weights::primitive_desc(desc, cpuEngine(), hint);
+      return Cached{dnnl::convolution_backward_weights(pd), pd.diff_weights_desc(), reorderBetween(pd.diff_weights_desc(), g.userWeights())};
+    });
+    memory gradient(c.weights, cpuEngine()), user(g.userWeights(), cpuEngine(), dw);
+    c.primitive.execute(cpuStream(), {{DNNL_ARG_SRC, memory(g.src(), cpuEngine(), x)}, {DNNL_ARG_DIFF_DST, memory(g.dst(), cpuEngine(), dy)}, {DNNL_ARG_DIFF_WEIGHTS, gradient}});
+    c.toOrFromUser.execute(cpuStream(), gradient, user);
+    cpuStream().wait();
+  });
+}
+
+// matmul(a, aShape, b, bShape, y, yShape, transposeA, transposeB): y = op(a) op(b) for 3-axis
+// arrays as tfjs's BatchMatMul takes them (a batch of 1 broadcasts); transposes are strides.
+napi_value Matmul(napi_env env, napi_callback_info info) {
+  Args args(env, info, 8);
+  auto aShape = args.ints(1, 3), bShape = args.ints(3, 3), yShape = args.ints(5, 3);
+  if (args.failed) return nullptr;
+  bool transposeA = args.boolean(6), transposeB = args.boolean(7);
+  int64_t m = transposeA ? aShape[2] : aShape[1], k = transposeA ? aShape[1] : aShape[2];
+  int64_t kb = transposeB ? bShape[2] : bShape[1], n = transposeB ? bShape[1] : bShape[2];
+  int64_t batch = std::max(aShape[0], bShape[0]);
+  bool batchesMatch = (aShape[0] == batch || aShape[0] == 1) && (bShape[0] == batch || bShape[0] == 1);
+  if (k != kb || !batchesMatch || yShape[0] != batch || yShape[1] != m || yShape[2] != n) {
+    args.fail("matmul shapes do not fit together");
+    return nullptr;
+  }
+  float* a = args.floats(0, product(aShape));
+  float* b = args.floats(2, product(bShape));
+  float* y = args.floats(4, product(yShape));
+  if (args.failed) return nullptr;
+  return guarded(env, "matmul", [&] {
+    memory::desc aMd({aShape[0], m, k}, dt::f32, transposeA ? tag::acb : tag::abc);
+    memory::desc bMd({bShape[0], k, n}, dt::f32, transposeB ? tag::acb : tag::abc);
+    memory::desc yMd({batch, m, n}, dt::f32, tag::abc);
+    std::string key = "matmul";
+    for (int64_t d : {aShape[0], bShape[0], m, k, n}) key += "," + std::to_string(d);
+    key += transposeA ? "T" : "N";
+    key += transposeB ? "T" : "N";
+    Cached& c = cached(key, [&] {
+      auto pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(aMd, bMd, yMd), cpuEngine());
+      return Cached{dnnl::matmul(pd), bMd, dnnl::reorder()};
+    });
+    c.primitive.execute(cpuStream(), {{DNNL_ARG_SRC, memory(aMd, cpuEngine(), a)}, {DNNL_ARG_WEIGHTS, memory(bMd, cpuEngine(), b)}, {DNNL_ARG_DST, memory(yMd, cpuEngine(), y)}});
+    cpuStream().wait();
+  });
+}
+
+// setThreads(n): the threads oneDNN's convolutions run on.
+napi_value SetThreads(napi_env env, napi_callback_info info) {
+  Args args(env, info, 1);
+  int64_t threads = 1;
+  if (!args.failed && (napi_get_value_int64(env, args.values[0], &threads) != napi_ok || threads < 1)) args.fail("setThreads takes an integer >= 1");
+  if (args.failed) return nullptr;
+  omp_set_num_threads(static_cast<int>(threads));
+  return undefinedValue(env);
+}
+
+// version(): oneDNN's version and the CPU instructions it uses, e.g. "oneDNN 2.6.3 (avx512_core)".
+napi_value Version(napi_env env, napi_callback_info) {
+  const dnnl_version_t* v = dnnl_version();
+  const char* isa = "";
+  switch (dnnl::get_effective_cpu_isa()) {
+    case dnnl::cpu_isa::sse41: isa = "sse41"; break;
+    case dnnl::cpu_isa::avx: isa = "avx"; break;
+    case dnnl::cpu_isa::avx2: isa = "avx2"; break;
+    case dnnl::cpu_isa::avx2_vnni: isa = "avx2_vnni"; break;
+    case dnnl::cpu_isa::avx512_core: isa = "avx512_core"; break;
+    case dnnl::cpu_isa::avx512_core_vnni: isa = "avx512_core_vnni"; break;
+    case dnnl::cpu_isa::avx512_core_bf16: isa = "avx512_core_bf16"; break;
+    case dnnl::cpu_isa::avx512_core_amx: isa = "avx512_core_amx"; break;
+    default: isa = "other"; break;
+  }
+  std::string text = "oneDNN " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch) + " (" + isa + ")";
+  napi_value result;
+  napi_create_string_utf8(env, text.c_str(), text.size(), &result);
+  return result;
+}
+
+}  // namespace
+
+NAPI_MODULE_INIT() {
+  const napi_property_descriptor functions[] = {
+      {"conv2dForward", nullptr, Conv2dForward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"conv2dBackwardData", nullptr, Conv2dBackwardData, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"conv2dBackwardWeights", nullptr, Conv2dBackwardWeights, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"matmul", nullptr, Matmul, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"version", nullptr, Version, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof(functions) / sizeof(functions[0]), functions);
+  return exports;
+}

@@ -1,0 +1,160 @@
+/**
+ * The wasm backend's convolutions and matrix products on oneDNN, where the `nst-native` addon is
+ * built (`npm run setup:native`; trainer/native/): the forward conv (with bias and ReLU, VGG's
+ * fused layers), its input and kernel gradients, and BatchMatMul (the Gram matrices). oneDNN is
+ * what PyTorch's CPU convolutions run on: with AVX2 or AVX-512 it does several times the work per
+ * cycle that XNNPACK can in wasm's 128-bit SIMD (a training step: 2.6x faster); every other op
+ * stays on wasm. The addon reads and writes the tensors where they lie, in the wasm heap.
+ *
+ * Without the addon (not built, no oneDNN, another platform), or with NST_NATIVE=off in the
+ * environment, nothing is registered and training runs on wasm alone (kernels/conv2d-gradients.ts). A convolution the addon does not
+ * take (dilated, NCHW, an activation other than ReLU, a product of more than 3 axes) goes to the
+ * kernel it replaced.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import type { ConvGradientAttrs } from './conv2d-gradients.js';
+import type { WasmHeap } from './wasm-heap.js';
+
+type TensorInfo = tf.TensorInfo;
+type Shape4 = [number, number, number, number];
+
+/** What the addon exports (trainer/native/nst-native.cpp). */
+interface NstNative {
+  conv2dForward(x: Float32Array, xShape: Shape4, kernel: Float32Array, kernelShape: Shape4, bias: Float32Array | null, y: Float32Array, yShape: Shape4, strides: number[], pads: number[], relu: boolean): void;
+  conv2dBackwardData(dy: Float32Array, dyShape: Shape4, kernel: Float32Array, kernelShape: Shape4, dx: Float32Array, dxShape: Shape4, strides: number[], pads: number[]): void;
+  conv2dBackwardWeights(x: Float32Array, xShape: Shape4, dy: Float32Array, dyShape: Shape4, dw: Float32Array, kernelShape: Shape4, strides: number[], pads: number[]): void;
+  matmul(a: Float32Array, aShape: number[], b: Float32Array, bShape: number[], y: Float32Array, yShape: number[], transposeA: boolean, transposeB: boolean): void;
+  setThreads(threads: number): void;
+  version(): string;
+}
+
+/** Where `npm run setup:native` puts the addon. */
+export const NATIVE_ADDON_PATH = fileURLToPath(new URL('../../native/build/nst-native.node', import.meta.url));
+
+let loaded: { addon?: NstNative; reason: string } | undefined;
+
+/** The addon, or why there is none (for the user: what to run). Loaded once. */
+export function nativeAddon(): { addon?: NstNative; reason: string } {
+  if (loaded) return loaded;
+  if (process.env.NST_NATIVE === 'off') {
+    loaded = { reason: 'NST_NATIVE=off' };
+    return loaded;
+  }
+  if (!existsSync(NATIVE_ADDON_PATH)) {
+    loaded = { reason: 'the nst-native addon is not built ("npm run setup:native" builds it where g++ and oneDNN (libdnnl-dev) are installed)' };
+    return loaded;
+  }
+  // OpenMP's threads otherwise spin for a while after each convolution, on the cores the wasm
+  // kernels between convolutions need. Read when the library loads, so set before.
+  process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
+  try {
+    const addon = createRequire(import.meta.url)(NATIVE_ADDON_PATH) as NstNative;
+    loaded = { addon, reason: addon.version() };
+  } catch (error) {
+    loaded = { reason: `the nst-native addon at ${NATIVE_ADDON_PATH} does not load (${(error as Error).message}); rebuild it with "npm run setup:native"` };
+  }
+  return loaded;
+}
+
+/** A conv kernel's attributes, forward (with FusedConv2D's activation) and gradients. */
+type ConvAttrs = ConvGradientAttrs & { activation?: string; inputShape?: Shape4; filterShape?: Shape4 };
+
+type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: object; attrs?: tf.NamedAttrMap };
+
+/** The strides and padding (top, bottom, left, right) tfjs computes, or undefined for a conv the addon does not take. */
+function geometry(attrs: ConvAttrs, xShape: number[], filterShape: number[]): { strides: number[]; pads: number[]; outShape: Shape4 } | undefined {
+  const dilations = attrs.dilations ?? 1;
+  const undilated = dilations === 1 || (Array.isArray(dilations) && dilations[0] === 1 && dilations[1] === 1);
+  if (attrs.dataFormat !== 'NHWC' || !undilated || xShape.length !== 4) return undefined;
+  const info = tf.backend_util.computeConv2DInfo(xShape as Shape4, filterShape as Shape4, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
+  const { top, bottom, left, right } = info.padInfo;
+  if ([top, bottom, left, right].some((p) => p < 0)) return undefined;
+  return { strides: [info.strideHeight, info.strideWidth], pads: [top, bottom, left, right], outShape: [info.batchSize, info.outHeight, info.outWidth, info.outChannels] };
+}
+
+const allFloat = (...infos: (TensorInfo | undefined)[]) => infos.every((info) => !info || info.dtype === 'float32');
+
+/** A gradient's geometry from its forward conv's input and kernel shapes, if the addon takes it and it gives `dy`'s shape. */
+function gradientGeometry(attrs: ConvAttrs, xShape: number[], filterShape: number[], dy: TensorInfo, other: TensorInfo) {
+  const g = allFloat(dy, other) ? geometry(attrs, xShape, filterShape) : undefined;
+  return g && g.outShape.join() === dy.shape.join() ? g : undefined;
+}
+
+/**
+ * Allocates a kernel's output and lets `compute` write it, through views of the wasm heap taken
+ * after the allocation (growing the heap detaches earlier ones).
+ */
+function computeInto(args: KernelArgs, shape: number[], compute: (view: (info: TensorInfo) => Float32Array, out: Float32Array) => void): TensorInfo {
+  const backend = args.backend as WasmHeap;
+  const out = backend.makeOutput(shape, 'float32');
+  const view = (info: TensorInfo) => backend.typedArrayFromHeap(info);
+  compute(view, view(out));
+  return out;
+}
+
+/**
+ * Registers the native kernels as `backendName`'s Conv2D, FusedConv2D, Conv2DBackpropInput,
+ * Conv2DBackpropFilter and BatchMatMul, with `threads` threads, if the addon loads. Returns what
+ * runs the convolutions, in words, for the run's log. Call after the wasm backend's other kernels
+ * are in place (the ones replaced here are kept for what the addon does not take).
+ */
+export function registerNativeKernels(threads: number, backendName = 'wasm'): { native: boolean; description: string } {
+  const { addon, reason } = nativeAddon();
+  if (!addon) return { native: false, description: `wasm (XNNPACK): ${reason}` };
+  addon.setThreads(threads);
+  const replace = (kernelName: string, body: (args: KernelArgs, fallback: tf.KernelFunc) => TensorInfo | undefined) => {
+    const current = tf.getKernel(kernelName, backendName);
+    if (!current) throw new Error(`registerNativeKernels: the ${backendName} backend has no ${kernelName} kernel.`);
+    if (current.kernelFunc.name === `native${kernelName}`) return;
+    const fallback = current.kernelFunc;
+    const named = { [`native${kernelName}`]: (args: KernelArgs) => body(args, fallback) ?? fallback(args as never) };
+    tf.unregisterKernel(kernelName, backendName);
+    tf.registerKernel({ ...current, kernelFunc: named[`native${kernelName}`] as unknown as tf.KernelFunc });
+  };
+  const forward = (args: KernelArgs): TensorInfo | undefined => {
+    const { x, filter, bias, preluActivationWeights } = args.inputs as Record<string, TensorInfo | undefined>;
+    const attrs = args.attrs as unknown as ConvAttrs;
+    const activation = attrs.activation ?? 'linear';
+    if (!x || !filter || preluActivationWeights || !(activation === 'linear' || activation === 'relu') || !allFloat(x, filter, bias)) return undefined;
+    if (bias && bias.shape.length !== 1) return undefined;
+    const g = geometry(attrs, x.shape, filter.shape);
+    if (!g) return undefined;
+    return computeInto(args, g.outShape, (view, y) =>
+      addon.conv2dForward(view(x), x.shape as Shape4, view(filter), filter.shape as Shape4, bias ? view(bias) : null, y, g.outShape, g.strides, g.pads, activation === 'relu'),
+    );
+  };
+  replace('Conv2D', forward);
+  replace('FusedConv2D', forward);
+  replace('Conv2DBackpropInput', (args) => {
+    const { dy, filter } = args.inputs as Record<string, TensorInfo>;
+    const inputShape = (args.attrs as unknown as ConvAttrs).inputShape!;
+    const g = gradientGeometry(args.attrs as unknown as ConvAttrs, inputShape, filter.shape, dy, filter);
+    if (!g) return undefined;
+    return computeInto(args, [...inputShape], (view, dx) =>
+      addon.conv2dBackwardData(view(dy), dy.shape as Shape4, view(filter), filter.shape as Shape4, dx, inputShape, g.strides, g.pads),
+    );
+  });
+  replace('Conv2DBackpropFilter', (args) => {
+    const { x, dy } = args.inputs as Record<string, TensorInfo>;
+    const filterShape = (args.attrs as unknown as ConvAttrs).filterShape!;
+    const g = gradientGeometry(args.attrs as unknown as ConvAttrs, x.shape, filterShape, dy, x);
+    if (!g) return undefined;
+    return computeInto(args, [...filterShape], (view, dw) =>
+      addon.conv2dBackwardWeights(view(x), x.shape as Shape4, view(dy), dy.shape as Shape4, dw, filterShape, g.strides, g.pads),
+    );
+  });
+  replace('BatchMatMul', (args) => {
+    const { a, b } = args.inputs as Record<string, TensorInfo>;
+    const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
+    if (a.shape.length !== 3 || b.shape.length !== 3 || !allFloat(a, b)) return undefined;
+    const [m, k] = transposeA ? [a.shape[2], a.shape[1]] : [a.shape[1], a.shape[2]];
+    const [kb, n] = transposeB ? [b.shape[2], b.shape[1]] : [b.shape[1], b.shape[2]];
+    const batch = Math.max(a.shape[0], b.shape[0]);
+    if (k !== kb || ![a.shape[0], b.shape[0]].every((size) => size === batch || size === 1)) return undefined;
+    return computeInto(args, [batch, m, n], (view, y) => addon.matmul(view(a), a.shape, view(b), b.shape, y, [batch, m, n], transposeA, transposeB));
+  });
+  return { native: true, description: `${reason}, ${threads} thread${threads === 1 ? '' : 's'}` };
+}

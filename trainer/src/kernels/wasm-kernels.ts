@@ -1,0 +1,16 @@
+/**
+ * Every kernel the trainer puts on tfjs's wasm backend, in the order they build on each other:
+ * the conv gradients wasm lacks (conv2d-gradients.ts), a faster Transpose (fast-transpose.ts), and
+ * on top, where the nst-native addon is built, oneDNN's convolutions and matrix products
+ * (native-kernels.ts), which keep the others for what they do not take. Safe to call again.
+ */
+import { registerComposedConvGradients } from './conv2d-gradients.js';
+import { registerFastTranspose } from './fast-transpose.js';
+import { registerNativeKernels } from './native-kernels.js';
+
+/** Registers them for `threads` threads; returns what runs the convolutions, in words. */
+export function registerWasmKernels(threads: number): string {
+  registerComposedConvGradients('wasm');
+  registerFastTranspose('wasm');
+  return registerNativeKernels(threads).description;
+}
