@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import { seededRandom } from 'nst-video/model';
 import '../../trainer/src/training/register-gradients.js';
 import { conv2dBackpropFilterComposed, registerComposedConvGradients } from '../../trainer/src/kernels/conv2d-gradients.js';
+import { FAST_MIRROR_PAD_GRADIENT, hasFastGradient } from '../../trainer/src/kernels/fast-gradients.js';
 import { reducePermutation, registerFastTranspose } from '../../trainer/src/kernels/fast-transpose.js';
 import { nativeAddon } from '../../trainer/src/kernels/native-kernels.js';
 import { registerWasmKernels } from '../../trainer/src/kernels/wasm-kernels.js';
@@ -169,6 +170,11 @@ describe('MirrorPad gradient', () => {
       assert.ok(maxAbsDiff(ours, expected) < 1e-6, `max diff ${maxAbsDiff(ours, expected)}`);
       const viaGrad = (await tf.grad((x: tf.Tensor) => tf.sum(tf.mul(tf.mirrorPad(x as tf.Tensor4D, paddings, mode), tf.tensor4d(dy, [1, h + 5, w + 4, 1]))))(indices).data()) as Float32Array;
       assert.ok(maxAbsDiff(viaGrad, expected) < 1e-6, 'tf.grad does not use the registered MirrorPad gradient');
+      // On wasm, tf.grad takes the one-pass kernel (kernels/fast-gradients.ts).
+      await useBackend('wasm');
+      assert.ok(hasFastGradient(FAST_MIRROR_PAD_GRADIENT));
+      const onWasm = (await tf.grad((x: tf.Tensor) => tf.sum(tf.mul(tf.mirrorPad(x as tf.Tensor4D, paddings, mode), tf.tensor4d(dy, [1, h + 5, w + 4, 1]))))(indices).data()) as Float32Array;
+      assert.ok(maxAbsDiff(onWasm, expected) < 1e-6, `the wasm kernel differs by ${maxAbsDiff(onWasm, expected)}`);
     });
   }
 });

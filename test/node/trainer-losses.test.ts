@@ -6,6 +6,7 @@ import { before, describe, it } from 'node:test';
 import { join } from 'node:path';
 import { ARCHITECTURE_PRESETS, initialTransformerWeights, seededRandom, transformerForward, transformerWeightSpecs } from 'nst-video/model';
 import '../../trainer/src/training/register-gradients.js';
+import { FAST_MAX_POOL_2X2_GRADIENT, hasFastGradient } from '../../trainer/src/kernels/fast-gradients.js';
 import { registerComposedConvGradients } from '../../trainer/src/kernels/conv2d-gradients.js';
 import { contentLoss, contentTargets, gramMatrix, gramMatrixReference, perceptualLoss, styleLoss, styleTargets, totalVariationLoss } from '../../trainer/src/training/losses.js';
 import { maxPool2x2, VggFeatures } from '../../trainer/src/training/vgg.js';
@@ -120,9 +121,11 @@ async function checkObjectiveGradient(): Promise<void> {
 }
 
 describe('VGG max pooling', () => {
-  it("routes the gradient to each 2x2 window's maximum, as a plain loop does (tfjs-backend-wasm's MaxPoolGrad does not)", async () => {
-    await useBackend('wasm');
-    for (const [batch, size, channels] of [[1, 8, 8], [2, 4, 1], [1, 7, 3], [1, 16, 64]] as const) {
+  // On wasm through the one-pass kernel (kernels/fast-gradients.ts), on cpu through tfjs ops.
+  it("routes the gradient to each 2x2 window's maximum, as a plain loop does (tfjs-backend-wasm's MaxPoolGrad does not), on wasm and cpu", async () => {
+    for (const [backend, batch, size, channels] of (['wasm', 'cpu'] as const).flatMap((b) => ([[1, 8, 8], [2, 4, 1], [1, 7, 3], [1, 16, 64]] as const).map(([n, s, c]) => [b, n, s, c] as const))) {
+      await useBackend(backend);
+      assert.equal(hasFastGradient(FAST_MAX_POOL_2X2_GRADIENT), backend === 'wasm');
       const xs = Float32Array.from({ length: batch * size * size * channels }, (_, i) => Math.sin(i * 1.7 + 0.3) * 10);
       const half = Math.floor(size / 2);
       const ws = Float32Array.from({ length: batch * half * half * channels }, (_, i) => (i % 7) - 2.5);
@@ -137,7 +140,7 @@ describe('VGG max pooling', () => {
       const gradient = tf.grad((x) => tf.sum(tf.mul(maxPool2x2(x as tf.Tensor4D), weights)))(tf.tensor4d(xs, [batch, size, size, channels]));
       const got = await gradient.data();
       const largest = expected.reduce((max, value, i) => Math.max(max, Math.abs(value - got[i])), 0);
-      assert.equal(largest, 0, `${batch}x${size}x${size}x${channels}: largest difference from the plain loop ${largest}`);
+      assert.equal(largest, 0, `${backend} ${batch}x${size}x${size}x${channels}: largest difference from the plain loop ${largest}`);
     }
   });
 });

@@ -10,6 +10,7 @@
  * and x[n-1-j].
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { FAST_MIRROR_PAD_GRADIENT, hasFastGradient } from './fast-gradients.js';
 
 export function mirrorPadGradient(dy: tf.Tensor, xShape: readonly number[], paddings: readonly (readonly [number, number])[], mode: 'reflect' | 'symmetric'): tf.Tensor {
   return tf.tidy(() => {
@@ -45,6 +46,11 @@ export function registerMirrorPadGradient(): void {
     gradFunc: (dy, saved, attrs) => {
       const [x] = saved;
       const { paddings, mode } = attrs as unknown as { paddings: [number, number][]; mode: 'reflect' | 'symmetric' };
+      // The one-pass kernel (fast-gradients.ts) takes images padded on height and width, as the TransformerNet's are.
+      const imagePadding = x.rank === 4 && [paddings[0], paddings[3]].every(([before, after]) => before === 0 && after === 0);
+      if (imagePadding && hasFastGradient(FAST_MIRROR_PAD_GRADIENT)) {
+        return { x: () => tf.engine().runKernel(FAST_MIRROR_PAD_GRADIENT, { dy: dy as tf.Tensor }, { xShape: x.shape, paddings, mode } as unknown as tf.NamedAttrMap) as tf.Tensor };
+      }
       return { x: () => mirrorPadGradient(dy as tf.Tensor, x.shape, paddings, mode) };
     },
   });

@@ -1,10 +1,12 @@
 /**
  * Every kernel the trainer puts on tfjs's wasm backend, in the order they build on each other:
- * the conv gradients wasm lacks (conv2d-gradients.ts), a faster Transpose (fast-transpose.ts), and
+ * the conv gradients wasm lacks (conv2d-gradients.ts), a faster Transpose (fast-transpose.ts),
+ * one-pass MirrorPad and max-pooling gradients (fast-gradients.ts), and
  * on top, where the nst-native addon is built, oneDNN's convolutions and matrix products
  * (native-kernels.ts), which keep the others for what they do not take. Safe to call again.
  */
 import { registerComposedConvGradients } from './conv2d-gradients.js';
+import { registerFastGradients } from './fast-gradients.js';
 import { registerFastTranspose } from './fast-transpose.js';
 import { registerNativeKernels } from './native-kernels.js';
 
@@ -12,5 +14,6 @@ import { registerNativeKernels } from './native-kernels.js';
 export function registerWasmKernels(threads: number): string {
   registerComposedConvGradients('wasm');
   registerFastTranspose('wasm');
+  registerFastGradients('wasm');
   return registerNativeKernels(threads).description;
 }

@@ -12,6 +12,7 @@ import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { dequantizeWeights, upsampleNearest2x, type WeightQuantization } from 'nst-video/model';
+import { FAST_MAX_POOL_2X2_GRADIENT, hasFastGradient } from '../kernels/fast-gradients.js';
 import { DEFAULT_VGG_PATH, VGG_LAYER_TAPS, type VggTap } from './defaults.js';
 
 /** Convs per block in VGG19. */
@@ -184,7 +185,7 @@ export class VggFeatures {
  * MaxPoolGrad routes the gradient to the wrong pixels for some shapes (1x8x8x8: off by 2.5 against
  * a plain loop, while cpu is exact) and takes 5x this one's time. The gradient goes to every pixel
  * equal to its window's maximum; in VGG a tie can only be between ReLU zeros, whose gradient the
- * ReLU below zeroes anyway.
+ * ReLU below zeroes anyway. On wasm one pass in JavaScript does the same (kernels/fast-gradients.ts).
  */
 export function maxPool2x2(x: tf.Tensor4D): tf.Tensor4D {
   const op = tf.customGrad(((input: tf.Tensor4D, save: tf.GradSaveFunc) => {
@@ -193,6 +194,7 @@ export function maxPool2x2(x: tf.Tensor4D): tf.Tensor4D {
     return {
       value: pooled,
       gradFunc: (dy: tf.Tensor4D, [saved, max]: tf.Tensor[]) => {
+        if (hasFastGradient(FAST_MAX_POOL_2X2_GRADIENT)) return tf.engine().runKernel(FAST_MAX_POOL_2X2_GRADIENT, { x: saved, pooled: max, dy }) as tf.Tensor4D;
         const [, height, width] = (saved as tf.Tensor4D).shape;
         const spread = (t: tf.Tensor4D) => padTo(upsampleNearest2x(t), height, width);
         return tf.mul(tf.cast(tf.equal(saved, spread(max as tf.Tensor4D)), 'float32'), spread(dy));
