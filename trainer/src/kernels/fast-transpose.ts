@@ -12,6 +12,7 @@
  * goes to the backend's own kernel, as do non-float tensors.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { overrideKernel } from './override-kernel.js';
 import type { WasmHeap } from './wasm-heap.js';
 
 type TensorInfo = tf.TensorInfo;
@@ -68,15 +69,11 @@ function swapOuterAxes(input: Float32Array, out: Float32Array, a: number, b: num
 const MIN_BLOCK_FLOATS = 16;
 
 /**
- * Replaces `backendName`'s Transpose with one that handles matrix transposes itself and hands
+ * Puts a Transpose in front of `backendName`'s that handles matrix transposes itself and hands
  * everything else to the kernel it replaces. Safe to call more than once.
  */
 export function registerFastTranspose(backendName = 'wasm'): void {
-  const current = tf.getKernel('Transpose', backendName);
-  if (!current) throw new Error(`registerFastTranspose: the ${backendName} backend has no Transpose kernel.`);
-  if (current.kernelFunc.name === 'fastTranspose') return;
-  const stock = current.kernelFunc;
-  function fastTranspose(args: { inputs: tf.NamedTensorInfoMap; backend: object; attrs?: tf.NamedAttrMap }): TensorInfo | TensorInfo[] {
+  overrideKernel('Transpose', backendName, 'fastTranspose', (args) => {
     const x = args.inputs.x as TensorInfo;
     const perm = (args.attrs as unknown as { perm: number[] }).perm;
     const reduced = reducePermutation(x.shape, perm);
@@ -84,7 +81,7 @@ export function registerFastTranspose(backendName = 'wasm'): void {
     const handled =
       x.dtype === 'float32' &&
       (kind === '' || kind === '0' || kind === '1,0' || kind === '0,2,1' || (kind === '1,0,2' && reduced.shape[2] >= MIN_BLOCK_FLOATS));
-    if (!handled) return stock(args as never);
+    if (!handled) return undefined;
     const backend = args.backend as unknown as WasmHeap;
     const out = backend.makeOutput(perm.map((axis) => x.shape[axis]), 'float32');
     // Views taken after the allocation: growing the heap detaches earlier ones.
@@ -96,7 +93,5 @@ export function registerFastTranspose(backendName = 'wasm'): void {
     else if (kind === '0,2,1') transposeMatrices(source, target, s[0], s[1], s[2]);
     else swapOuterAxes(source, target, s[0], s[1], s[2]);
     return out;
-  }
-  tf.unregisterKernel('Transpose', backendName);
-  tf.registerKernel({ ...current, kernelFunc: fastTranspose as unknown as tf.KernelFunc });
+  });
 }

@@ -3,19 +3,20 @@
  * built (`npm run setup:native`; trainer/native/): the forward conv (with bias and ReLU, VGG's
  * fused layers), its input and kernel gradients, and BatchMatMul (the Gram matrices). oneDNN is
  * what PyTorch's CPU convolutions run on: with AVX2 or AVX-512 it does several times the work per
- * cycle that XNNPACK can in wasm's 128-bit SIMD (a training step: 2.6x faster); every other op
+ * cycle that XNNPACK can in wasm's 128-bit SIMD (a training step: 3-7x faster); every other op
  * stays on wasm. The addon reads and writes the tensors where they lie, in the wasm heap.
  *
  * Without the addon (not built, no oneDNN, another platform), or with NST_NATIVE=off in the
- * environment, nothing is registered and training runs on wasm alone (kernels/conv2d-gradients.ts). A convolution the addon does not
- * take (dilated, NCHW, an activation other than ReLU, a product of more than 3 axes) goes to the
- * kernel it replaced.
+ * environment, nothing is registered and training runs on wasm alone (conv2d-gradients.ts). What
+ * the addon does not take (a dilated or NCHW conv, an activation other than ReLU, a product of
+ * more than 3 axes) goes to the kernel it replaced (override-kernel.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { ConvGradientAttrs } from './conv2d-gradients.js';
+import { overrideKernel, type KernelArgs } from './override-kernel.js';
 import type { WasmHeap } from './wasm-heap.js';
 
 type TensorInfo = tf.TensorInfo;
@@ -62,8 +63,6 @@ export function nativeAddon(): { addon?: NstNative; reason: string } {
 /** A conv kernel's attributes, forward (with FusedConv2D's activation) and gradients. */
 type ConvAttrs = ConvGradientAttrs & { activation?: string; inputShape?: Shape4; filterShape?: Shape4 };
 
-type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: object; attrs?: tf.NamedAttrMap };
-
 /** The strides and padding (top, bottom, left, right) tfjs computes, or undefined for a conv the addon does not take. */
 function geometry(attrs: ConvAttrs, xShape: number[], filterShape: number[]): { strides: number[]; pads: number[]; outShape: Shape4 } | undefined {
   const dilations = attrs.dilations ?? 1;
@@ -105,15 +104,7 @@ export function registerNativeKernels(threads: number, backendName = 'wasm'): { 
   const { addon, reason } = nativeAddon();
   if (!addon) return { native: false, description: `wasm (XNNPACK): ${reason}` };
   addon.setThreads(threads);
-  const replace = (kernelName: string, body: (args: KernelArgs, fallback: tf.KernelFunc) => TensorInfo | undefined) => {
-    const current = tf.getKernel(kernelName, backendName);
-    if (!current) throw new Error(`registerNativeKernels: the ${backendName} backend has no ${kernelName} kernel.`);
-    if (current.kernelFunc.name === `native${kernelName}`) return;
-    const fallback = current.kernelFunc;
-    const named = { [`native${kernelName}`]: (args: KernelArgs) => body(args, fallback) ?? fallback(args as never) };
-    tf.unregisterKernel(kernelName, backendName);
-    tf.registerKernel({ ...current, kernelFunc: named[`native${kernelName}`] as unknown as tf.KernelFunc });
-  };
+  const replace = (kernelName: string, handle: (args: KernelArgs) => TensorInfo | undefined) => overrideKernel(kernelName, backendName, `native${kernelName}`, handle);
   const forward = (args: KernelArgs): TensorInfo | undefined => {
     const { x, filter, bias, preluActivationWeights } = args.inputs as Record<string, TensorInfo | undefined>;
     const attrs = args.attrs as unknown as ConvAttrs;
