@@ -2,10 +2,12 @@
 // kernels on strided, padded, explicit-padding and 9x9 cases, the filter gradient by both of its
 // ways (patch matrix and convolution); the fast Transpose equals the cpu backend's on every
 // permutation; oneDNN's convolutions (where the nst-native addon is built; else they skip, saying
-// why) equal it too; the MirrorPad gradient equals the sum of what each padded pixel copied.
+// why) equal it too, as does their fused instance normalisation (+ ReLU) with its three gradients;
+// the MirrorPad gradient equals the sum of what each padded pixel copied; the TransformerNet's
+// upsampling gradient is a 2x2 block sum; wasm's Identity and Cast share data without leaking it.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { seededRandom } from 'nst-video/model';
+import { FUSED_INSTANCE_NORM_KERNEL, instanceNorm, seededRandom, upsampleNearest2x } from 'nst-video/model';
 import '../../trainer/src/training/register-gradients.js';
 import { conv2dBackpropFilterComposed, registerComposedConvGradients } from '../../trainer/src/kernels/conv2d-gradients.js';
 import { FAST_MIRROR_PAD_GRADIENT, hasFastGradient } from '../../trainer/src/kernels/fast-gradients.js';
@@ -142,6 +144,33 @@ describe('native convolutions (oneDNN, the nst-native addon) on wasm vs. the cpu
     assert.ok(maxAbsDiff(await run(), reference) < 5e-5);
   });
 
+  for (const relu of [false, true]) {
+    it(`instance normalisation${relu ? ' + ReLU' : ''} in one kernel: output and the input, scale and offset gradients`, async (t) => {
+      if (why) return t.skip(why);
+      const run = async () => {
+        const random = seededRandom(relu ? 5 : 6);
+        const fill = (shape: number[], spread: number, centre = 0) => tf.tensor(Float32Array.from({ length: shape.reduce((p, q) => p * q, 1) }, () => centre + (random() - 0.5) * spread), shape);
+        // Channel means far from 0 (as after a conv) and a batch of 2, which the scale and offset gradients sum over.
+        const x = fill([2, 9, 7, 5], 6, 3) as tf.Tensor4D;
+        const scale = fill([5], 1, 1);
+        const offset = fill([5], 1);
+        const dy = fill([2, 9, 7, 5], 2);
+        const f = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => instanceNorm(a as tf.Tensor4D, b, c, { relu });
+        const grads = tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.sum(tf.mul(f(a, b, c), dy)))([x, scale, offset]);
+        return Promise.all([f(x, scale, offset), ...grads].map((tensor) => tensor.data() as Promise<Float32Array>));
+      };
+      await useBackend('cpu');
+      const reference = await run();
+      await useBackend('wasm');
+      registerWasmKernels(2);
+      assert.ok(tf.getKernel(FUSED_INSTANCE_NORM_KERNEL, 'wasm'));
+      const fused = await run();
+      for (const [i, what] of ['output', 'input gradient', 'scale gradient', 'offset gradient'].entries()) {
+        assert.ok(maxAbsDiff(fused[i], reference[i]) < 2e-4, `${what} differs by ${maxAbsDiff(fused[i], reference[i])}`);
+      }
+    });
+  }
+
   it('refuses arrays that do not match their shapes, naming the argument', (t) => {
     if (why) return t.skip(why);
     const addon = nativeAddon().addon!;
@@ -215,5 +244,37 @@ describe('fast Transpose on wasm', () => {
     const result = tf.transpose(tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3], 'int32'));
     assert.equal(result.dtype, 'int32');
     assert.deepEqual(Array.from(await result.data()), [1, 4, 2, 5, 3, 6]);
+  });
+});
+
+describe('the TransformerNet\'s upsampling and shared copies on wasm', () => {
+  it('the nearest-neighbour upsampling\'s gradient is the sum of each 2x2 block, on cpu and wasm', async () => {
+    for (const backend of ['cpu', 'wasm'] as const) {
+      await useBackend(backend);
+      const dy = tf.tensor4d(Float32Array.from({ length: 2 * 6 * 4 * 3 }, (_, i) => Math.sin(i * 0.7)), [2, 6, 4, 3]);
+      const x = tf.zeros([2, 3, 2, 3]) as tf.Tensor4D;
+      const gradient = tf.grad((input: tf.Tensor) => tf.sum(tf.mul(upsampleNearest2x(input as tf.Tensor4D), dy)))(x);
+      const d = (await dy.array()) as number[][][][];
+      const expected = [0, 1].map((n) => [0, 1, 2].map((i) => [0, 1].map((j) => [0, 1, 2].map((c) => d[n][2 * i][2 * j][c] + d[n][2 * i + 1][2 * j][c] + d[n][2 * i][2 * j + 1][c] + d[n][2 * i + 1][2 * j + 1][c]))));
+      assert.ok(maxAbsDiff((await gradient.data()) as Float32Array, Float32Array.from(expected.flat(3))) < 1e-5, backend);
+    }
+  });
+
+  it('Identity and a same-dtype Cast share the data; disposing either leaves the other readable', async () => {
+    await useBackend('wasm');
+    registerWasmKernels(2);
+    const before = tf.memory().numDataBuffers;
+    const x = tf.tensor1d([1, 2, 3]);
+    const copy = tf.clone(x);
+    const cast = tf.cast(x, 'float32');
+    assert.equal(tf.memory().numDataBuffers, before + 1, 'one buffer for the three tensors');
+    x.dispose();
+    assert.deepEqual(Array.from(await copy.data()), [1, 2, 3]);
+    copy.dispose();
+    assert.deepEqual(Array.from(await cast.data()), [1, 2, 3]);
+    const integers = tf.cast(cast, 'int32');
+    assert.deepEqual(Array.from(await integers.data()), [1, 2, 3], 'a Cast to another dtype still converts');
+    tf.dispose([cast, integers]);
+    assert.equal(tf.memory().numDataBuffers, before, 'the shared buffer is freed with its last tensor');
   });
 });

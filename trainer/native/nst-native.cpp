@@ -1,5 +1,7 @@
-// nst-native: the trainer's convolutions and matrix products on oneDNN (the library PyTorch's CPU
-// convolutions run on), for the tfjs wasm backend. Node-API (C), so one build serves every Node version.
+// nst-native: the trainer's heavy kernels for the tfjs wasm backend, natively: convolutions and
+// matrix products on oneDNN (the library PyTorch's CPU convolutions run on), and the TransformerNet's
+// instance normalisation and the padding and pooling gradients as vectorised loops on OpenMP's
+// threads. Node-API (C), so one build serves every Node version.
 //
 // Every function works on float32 arrays the caller owns (views of the wasm heap): NHWC images,
 // HWIO kernels, results written into the array given for them. Shapes, strides and the padding
@@ -10,7 +12,9 @@
 
 #include <dnnl.hpp>
 #include <algorithm>
+#include <cmath>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -318,6 +322,279 @@ napi_value Matmul(napi_env env, napi_callback_info info) {
   });
 }
 
+// ------------------------------------------------------------------------ instance normalisation
+// y = relu?((x - mean) * rstd * scale + offset) with mean and rstd = 1 / sqrt(variance + epsilon)
+// per image and channel over height and width, NHWC. Composed from tfjs ops it is ~15 full-size
+// passes forward and backward (subtract, square, mean, multiply, add, their gradients, a ReLU's
+// mask); here it is 3 forward and 4 backward, on every thread. Sums are taken per block of pixels
+// in float and added up in double, so a 256x256 image loses no precision to a long float sum.
+// The inner loops run over the channels of one pixel, contiguous, with plain pointers so that
+// they vectorise.
+struct NormShape {
+  int64_t images, pixels, channels;
+  int64_t blocks() const { return std::min<int64_t>(64, pixels); }
+  int64_t blockStart(int64_t block) const { return pixels * block / blocks(); }
+};
+
+// Per image and channel, `count` sums over the pixels: accumulate(n, first, last, sums) adds
+// pixels [first, last) of image n into sums[0..count*channels).
+template <class Accumulate>
+std::vector<double> channelSums(const NormShape& s, int count, Accumulate accumulate) {
+  const int64_t blocks = s.blocks(), width = count * s.channels;
+  std::vector<float> partial(s.images * blocks * width, 0.0f);
+#pragma omp parallel for schedule(static)
+  for (int64_t task = 0; task < s.images * blocks; task++) {
+    int64_t block = task % blocks;
+    accumulate(task / blocks, s.blockStart(block), s.blockStart(block + 1), &partial[task * width]);
+  }
+  std::vector<double> total(s.images * width, 0.0);
+  for (int64_t task = 0; task < s.images * blocks; task++) {
+    for (int64_t k = 0; k < width; k++) total[(task / blocks) * width + k] += partial[task * width + k];
+  }
+  return total;
+}
+
+// The mean and 1 / standard deviation of each image's channels (two passes: exact for any mean).
+void normStatistics(const NormShape& s, const float* x, float epsilon, std::vector<float>& mean, std::vector<float>& rstd) {
+  const int64_t c = s.channels;
+  std::vector<double> sums = channelSums(s, 1, [&](int64_t n, int64_t first, int64_t last, float* __restrict out) {
+    for (int64_t p = first; p < last; p++) {
+      const float* __restrict in = x + (n * s.pixels + p) * c;
+#pragma omp simd
+      for (int64_t k = 0; k < c; k++) out[k] += in[k];
+    }
+  });
+  mean.resize(s.images * c);
+  for (size_t i = 0; i < mean.size(); i++) mean[i] = static_cast<float>(sums[i] / s.pixels);
+  std::vector<double> squares = channelSums(s, 1, [&](int64_t n, int64_t first, int64_t last, float* __restrict out) {
+    const float* __restrict m = &mean[n * c];
+    for (int64_t p = first; p < last; p++) {
+      const float* __restrict in = x + (n * s.pixels + p) * c;
+#pragma omp simd
+      for (int64_t k = 0; k < c; k++) out[k] += (in[k] - m[k]) * (in[k] - m[k]);
+    }
+  });
+  rstd.resize(s.images * c);
+  for (size_t i = 0; i < rstd.size(); i++) rstd[i] = static_cast<float>(1.0 / std::sqrt(squares[i] / s.pixels + epsilon));
+}
+
+// What both functions read: the shape, x, scale, offset, epsilon and relu, at these argument positions.
+struct NormInputs {
+  NormShape shape;
+  float *x, *scale, *offset;
+  float epsilon;
+  bool relu;
+  int64_t size() const { return shape.images * shape.pixels * shape.channels; }
+};
+
+bool readNormInputs(Args& args, size_t x, size_t xShape, size_t scale, size_t offset, size_t epsilon, size_t relu, NormInputs& in) {
+  auto dims = args.ints(xShape, 4);
+  if (args.failed) return false;
+  in.shape = {dims[0], dims[1] * dims[2], dims[3]};
+  in.x = args.floats(x, in.size());
+  in.scale = args.floats(scale, in.shape.channels);
+  in.offset = args.floats(offset, in.shape.channels);
+  double value = 0;
+  if (!args.failed && napi_get_value_double(args.env, args.values[epsilon], &value) != napi_ok) args.fail("epsilon must be a number");
+  in.epsilon = static_cast<float>(value);
+  in.relu = args.boolean(relu);
+  return !args.failed;
+}
+
+// instanceNormForward(x, xShape, scale, offset, y, epsilon, relu)
+napi_value InstanceNormForward(napi_env env, napi_callback_info info) {
+  Args args(env, info, 7);
+  NormInputs in;
+  if (args.failed || !readNormInputs(args, 0, 1, 2, 3, 5, 6, in)) return nullptr;
+  float* y = args.floats(4, in.size());
+  if (args.failed) return nullptr;
+  const NormShape& s = in.shape;
+  const int64_t c = s.channels;
+  std::vector<float> mean, rstd;
+  normStatistics(s, in.x, in.epsilon, mean, rstd);
+  // y = x * factor + shift, per image and channel.
+  std::vector<float> factor(s.images * c), shift(s.images * c);
+  for (int64_t i = 0; i < s.images * c; i++) {
+    factor[i] = rstd[i] * in.scale[i % c];
+    shift[i] = in.offset[i % c] - mean[i] * factor[i];
+  }
+  const float floor = in.relu ? 0.0f : -INFINITY;
+#pragma omp parallel for schedule(static)
+  for (int64_t row = 0; row < s.images * s.pixels; row++) {
+    const float* __restrict f = &factor[(row / s.pixels) * c];
+    const float* __restrict b = &shift[(row / s.pixels) * c];
+    const float* __restrict x = in.x + row * c;
+    float* __restrict out = y + row * c;
+#pragma omp simd
+    for (int64_t k = 0; k < c; k++) {
+      float v = x[k] * f[k] + b[k];
+      out[k] = v < floor ? floor : v;  // on values, not std::max's references: a select, which vectorises
+    }
+  }
+  return undefinedValue(env);
+}
+
+// instanceNormBackward(dy, x, xShape, scale, offset, epsilon, relu, dx, dScale, dOffset): the
+// gradients of the input, the scale and the offset (summed over the batch).
+napi_value InstanceNormBackward(napi_env env, napi_callback_info info) {
+  Args args(env, info, 10);
+  NormInputs in;
+  if (args.failed || !readNormInputs(args, 1, 2, 3, 4, 5, 6, in)) return nullptr;
+  const NormShape& s = in.shape;
+  const int64_t c = s.channels;
+  float* dy = args.floats(0, in.size());
+  float* dx = args.floats(7, in.size());
+  float* dScale = args.floats(8, c);
+  float* dOffset = args.floats(9, c);
+  if (args.failed) return nullptr;
+  std::vector<float> mean, rstd;
+  normStatistics(s, in.x, in.epsilon, mean, rstd);
+  // g = dy where the ReLU let it through (where the output is > 0), and xhat = (x - mean) * rstd.
+  // Per image and channel: sum(g) and sum(g * xhat), side by side in one pass.
+  const float floor = in.relu ? 0.0f : -INFINITY;
+  const float *scale = in.scale, *offset = in.offset;
+  std::vector<double> sums = channelSums(s, 2, [&](int64_t n, int64_t first, int64_t last, float* __restrict out) {
+    const float* __restrict m = &mean[n * c];
+    const float* __restrict r = &rstd[n * c];
+    for (int64_t p = first; p < last; p++) {
+      const float* __restrict x = in.x + (n * s.pixels + p) * c;
+      const float* __restrict d = dy + (n * s.pixels + p) * c;
+#pragma omp simd
+      for (int64_t k = 0; k < c; k++) {
+        float xhat = (x[k] - m[k]) * r[k];
+        float dyk = d[k];  // loaded either way, so that the select needs no branch
+        float g = xhat * scale[k] + offset[k] > floor ? dyk : 0.0f;
+        out[k] += g;
+        out[c + k] += g * xhat;
+      }
+    }
+  });
+  std::vector<float> meanG(s.images * c), meanGX(s.images * c);
+  for (int64_t k = 0; k < c; k++) {
+    double sumG = 0, sumGX = 0;
+    for (int64_t n = 0; n < s.images; n++) {
+      sumG += sums[n * 2 * c + k];
+      sumGX += sums[n * 2 * c + c + k];
+      meanG[n * c + k] = static_cast<float>(sums[n * 2 * c + k] / s.pixels);
+      meanGX[n * c + k] = static_cast<float>(sums[n * 2 * c + c + k] / s.pixels);
+    }
+    dOffset[k] = static_cast<float>(sumG);
+    dScale[k] = static_cast<float>(sumGX);
+  }
+  // dx = scale * rstd * (g - mean(g) - xhat * mean(g * xhat)), per image and channel.
+#pragma omp parallel for schedule(static)
+  for (int64_t row = 0; row < s.images * s.pixels; row++) {
+    int64_t n = row / s.pixels;
+    const float* __restrict m = &mean[n * c];
+    const float* __restrict r = &rstd[n * c];
+    const float* __restrict mg = &meanG[n * c];
+    const float* __restrict mgx = &meanGX[n * c];
+    const float* __restrict x = in.x + row * c;
+    const float* __restrict d = dy + row * c;
+    float* __restrict out = dx + row * c;
+#pragma omp simd
+    for (int64_t k = 0; k < c; k++) {
+      float xhat = (x[k] - m[k]) * r[k];
+      float dyk = d[k];
+      float g = xhat * scale[k] + offset[k] > floor ? dyk : 0.0f;
+      out[k] = scale[k] * r[k] * (g - mg[k] - xhat * mgx[k]);
+    }
+  }
+  return undefinedValue(env);
+}
+
+// ------------------------------------------------------------------- padding and pooling gradients
+// Where each position along a mirror-padded axis of length n + before + after came from (the
+// rule of kernels/fast-gradients.ts's mirrorSources), inverted: for each of the n positions, the
+// padded positions that copied it (itself and up to two mirror images).
+std::vector<std::vector<int64_t>> mirrorCopies(int64_t n, int64_t before, int64_t after, bool reflect) {
+  const int64_t edge = reflect ? 1 : 0;
+  std::vector<std::vector<int64_t>> copies(n);
+  for (int64_t p = 0; p < n + before + after; p++) {
+    int64_t source = p < before ? before - p - (1 - edge) : p < before + n ? p - before : n - 1 - edge - (p - before - n);
+    if (source < 0 || source >= n) throw std::invalid_argument("a padding wider than the image it mirrors");
+    copies[source].push_back(p);
+  }
+  return copies;
+}
+
+// mirrorPadGradient(dy, dyShape, dx, xShape, paddings [top, bottom, left, right], reflect): every
+// padded pixel's gradient added to the pixel it copied, NHWC padded on height and width. Each
+// output pixel gathers its copies, so the threads never write the same pixel.
+napi_value MirrorPadGradient(napi_env env, napi_callback_info info) {
+  Args args(env, info, 6);
+  auto dyShape = args.ints(1, 4), xShape = args.ints(3, 4), pads = args.ints(4, 4);
+  if (args.failed) return nullptr;
+  if (dyShape[0] != xShape[0] || dyShape[3] != xShape[3] || dyShape[1] != xShape[1] + pads[0] + pads[1] || dyShape[2] != xShape[2] + pads[2] + pads[3]) {
+    args.fail("the padded gradient's shape is not the image's plus the paddings");
+    return nullptr;
+  }
+  float* dy = args.floats(0, product(dyShape));
+  float* dx = args.floats(2, product(xShape));
+  bool reflect = args.boolean(5);
+  if (args.failed) return nullptr;
+  return guarded(env, "mirrorPadGradient", [&] {
+    const int64_t images = xShape[0], h = xShape[1], w = xShape[2], c = xShape[3], hp = dyShape[1], wp = dyShape[2];
+    auto rows = mirrorCopies(h, pads[0], pads[1], reflect), columns = mirrorCopies(w, pads[2], pads[3], reflect);
+#pragma omp parallel for schedule(static)
+    for (int64_t task = 0; task < images * h; task++) {
+      int64_t n = task / h, y = task % h;
+      for (int64_t x = 0; x < w; x++) {
+        float* __restrict out = dx + ((n * h + y) * w + x) * c;
+        std::fill(out, out + c, 0.0f);
+        for (int64_t py : rows[y]) {
+          for (int64_t px : columns[x]) {
+            const float* __restrict in = dy + ((n * hp + py) * wp + px) * c;
+#pragma omp simd
+            for (int64_t k = 0; k < c; k++) out[k] += in[k];
+          }
+        }
+      }
+    }
+  });
+}
+
+// maxPool2x2Gradient(x, xShape, pooled, dy, dx): the gradient of a 2x2 stride-2 'valid' max pool
+// (kernels/fast-gradients.ts's rule): each window's dy goes to every pixel equal to its maximum;
+// the last row or column an odd size leaves out gets zero.
+napi_value MaxPool2x2Gradient(napi_env env, napi_callback_info info) {
+  Args args(env, info, 5);
+  auto xShape = args.ints(1, 4);
+  if (args.failed) return nullptr;
+  const int64_t images = xShape[0], h = xShape[1], w = xShape[2], c = xShape[3], ph = h / 2, pw = w / 2;
+  float* x = args.floats(0, product(xShape));
+  float* pooled = args.floats(2, images * ph * pw * c);
+  float* dy = args.floats(3, images * ph * pw * c);
+  float* dx = args.floats(4, product(xShape));
+  if (args.failed) return nullptr;
+#pragma omp parallel for schedule(static)
+  for (int64_t task = 0; task < images * h; task++) {
+    int64_t n = task / h, y = task % h, i = y / 2;
+    float* row = dx + (n * h + y) * w * c;
+    if (i >= ph) {
+      std::fill(row, row + w * c, 0.0f);
+      continue;
+    }
+    for (int64_t xCol = 0; xCol < w; xCol++) {
+      float* __restrict out = row + xCol * c;
+      int64_t j = xCol / 2;
+      if (j >= pw) {
+        std::fill(out, out + c, 0.0f);
+        continue;
+      }
+      const float* __restrict in = x + ((n * h + y) * w + xCol) * c;
+      const float* __restrict max = pooled + ((n * ph + i) * pw + j) * c;
+      const float* __restrict g = dy + ((n * ph + i) * pw + j) * c;
+#pragma omp simd
+      for (int64_t k = 0; k < c; k++) {
+        float gk = g[k];  // loaded either way, so that the select needs no branch
+        out[k] = in[k] == max[k] ? gk : 0.0f;
+      }
+    }
+  }
+  return undefinedValue(env);
+}
+
 // setThreads(n): the threads oneDNN's convolutions run on.
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   Args args(env, info, 1);
@@ -357,6 +634,10 @@ NAPI_MODULE_INIT() {
       {"conv2dBackwardData", nullptr, Conv2dBackwardData, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"conv2dBackwardWeights", nullptr, Conv2dBackwardWeights, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"matmul", nullptr, Matmul, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"instanceNormForward", nullptr, InstanceNormForward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"instanceNormBackward", nullptr, InstanceNormBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"mirrorPadGradient", nullptr, MirrorPadGradient, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"maxPool2x2Gradient", nullptr, MaxPool2x2Gradient, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"version", nullptr, Version, nullptr, nullptr, nullptr, napi_default, nullptr},
   };

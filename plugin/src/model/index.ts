@@ -21,6 +21,7 @@ export { sha256Hex } from './sha256.js';
 export { StyleModel, outputSize, stylizePeakBytes } from './style-model.js';
 export type { RgbaPixels, StylizeOptions } from './style-model.js';
 export {
+  FUSED_INSTANCE_NORM_KERNEL,
   initialTransformerWeights,
   instanceNorm,
   reflectConv,

@@ -31,7 +31,7 @@ export function transformerForward(
     return tensor;
   };
   const convNormRelu = (conv: string, norm: string, stride: 1 | 2) => (x: tf.Tensor4D) =>
-    tf.relu(instanceNorm(reflectConv(x, w(`${conv}/kernel`), stride), w(`${norm}/scale`), w(`${norm}/offset`))) as tf.Tensor4D;
+    instanceNorm(reflectConv(x, w(`${conv}/kernel`), stride), w(`${norm}/scale`), w(`${norm}/offset`), { relu: true });
   const residualBlock = (block: number) => (x: tf.Tensor4D) => {
     const y = convNormRelu(`res${block}/conv1`, `res${block}/in1`, 1)(x);
     const z = instanceNorm(reflectConv(y, w(`res${block}/conv2/kernel`), 1), w(`res${block}/in2/scale`), w(`res${block}/in2/offset`));
@@ -70,8 +70,18 @@ export function reflectConv(x: tf.Tensor4D, kernel: tf.Tensor, stride: 1 | 2): t
   return tf.conv2d(padded, kernel as tf.Tensor4D, stride, 'valid');
 }
 
-/** Per-image, per-channel normalisation with a learned scale and offset. */
-export function instanceNorm(x: tf.Tensor4D, scale: tf.Tensor, offset: tf.Tensor): tf.Tensor4D {
+/**
+ * The kernel a backend may register to run `instanceNorm` in one pass: inputs x, scale, offset;
+ * attributes epsilon and relu; output relu?(the normalised x). The trainer's native kernels do
+ * (with its gradient), where composed ops are ~15 full-size passes; elsewhere the ops below run.
+ */
+export const FUSED_INSTANCE_NORM_KERNEL = 'NstInstanceNorm';
+
+/** Per-image, per-channel normalisation with a learned scale and offset, then a ReLU if `relu`. */
+export function instanceNorm(x: tf.Tensor4D, scale: tf.Tensor, offset: tf.Tensor, { relu = false } = {}): tf.Tensor4D {
+  if (tf.getKernel(FUSED_INSTANCE_NORM_KERNEL, tf.getBackend())) {
+    return tf.engine().runKernel(FUSED_INSTANCE_NORM_KERNEL, { x, scale, offset }, { epsilon: INSTANCE_NORM_EPSILON, relu }) as tf.Tensor4D;
+  }
   // tf.moments over [1, 2], with a faster mean on wasm. Not squaredDifference: tfjs 4.22's gradient
   // of it does not sum over broadcast dimensions (a [N,1,1,C] mean gets an [N,H,W,C] gradient).
   const mean = spatialMean(x);
@@ -80,7 +90,8 @@ export function instanceNorm(x: tf.Tensor4D, scale: tf.Tensor, offset: tf.Tensor
   // the per-channel factors are [N, 1, 1, C] and cost nothing.
   const factor = tf.mul(tf.rsqrt(tf.add(variance, INSTANCE_NORM_EPSILON)), scale);
   const shift = tf.sub(offset, tf.mul(mean, factor));
-  return tf.add(tf.mul(x, factor), shift) as tf.Tensor4D;
+  const normalised = tf.add(tf.mul(x, factor), shift) as tf.Tensor4D;
+  return relu ? tf.relu(normalised) : normalised;
 }
 
 /**
@@ -103,9 +114,19 @@ export function spatialMean(x: tf.Tensor4D): tf.Tensor4D {
 /**
  * Nearest-neighbour 2x upsampling built from reshape and concat. Unlike
  * `tf.image.resizeNearestNeighbor` its gradient is right on every backend: the cpu backend's
- * ResizeNearestNeighborGrad is wrong for batch > 1 and wasm has none.
+ * ResizeNearestNeighborGrad is wrong for batch > 1 and wasm has none. The gradient is each 2x2
+ * block's sum, as an average pool times 4: the concats' own gradients (SplitV) take 70 ms each on
+ * wasm at 256 px, the pool 2 ms.
  */
 export function upsampleNearest2x(x: tf.Tensor4D): tf.Tensor4D {
+  const upsample = tf.customGrad(((input: tf.Tensor4D) => ({
+    value: duplicateRowsAndColumns(input),
+    gradFunc: (dy: tf.Tensor4D) => tf.mul(tf.avgPool(dy, 2, 2, 'valid'), 4),
+  })) as unknown as Parameters<typeof tf.customGrad<tf.Tensor4D>>[0]);
+  return upsample(x) as tf.Tensor4D;
+}
+
+function duplicateRowsAndColumns(x: tf.Tensor4D): tf.Tensor4D {
   const [batch, height, width, channels] = x.shape;
   // Duplicate every column: [B*H, W, 1, C] -> [B*H, W, 2, C] -> [B, H, 2W, C].
   const columns = tf.reshape(x, [batch * height, width, 1, channels]);

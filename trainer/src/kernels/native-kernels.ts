@@ -1,10 +1,13 @@
 /**
- * The wasm backend's convolutions and matrix products on oneDNN, where the `nst-native` addon is
- * built (`npm run setup:native`; trainer/native/): the forward conv (with bias and ReLU, VGG's
- * fused layers), its input and kernel gradients, and BatchMatMul (the Gram matrices). oneDNN is
- * what PyTorch's CPU convolutions run on: with AVX2 or AVX-512 it does several times the work per
- * cycle that XNNPACK can in wasm's 128-bit SIMD (a training step: 3-7x faster); every other op
- * stays on wasm. The addon reads and writes the tensors where they lie, in the wasm heap.
+ * The wasm backend's heavy kernels natively, where the `nst-native` addon is built (`npm run
+ * setup:native`; trainer/native/): on oneDNN the forward conv (with bias and ReLU, VGG's fused
+ * layers), its input and kernel gradients, and BatchMatMul (the Gram matrices); as vectorised
+ * loops on every thread the TransformerNet's instance normalisation (+ ReLU) forward and backward
+ * (FUSED_INSTANCE_NORM_KERNEL) and the one-pass MirrorPad and max-pooling gradients of
+ * fast-gradients.ts. oneDNN is what PyTorch's CPU convolutions run on: with AVX2 or AVX-512 it
+ * does several times the work per cycle that XNNPACK can in wasm's 128-bit SIMD. Together a
+ * training step is 4-11x faster than on wasm alone; every other op stays on wasm. The addon reads
+ * and writes the tensors where they lie, in the wasm heap.
  *
  * Without the addon (not built, no oneDNN, another platform), or with NST_NATIVE=off in the
  * environment, nothing is registered and training runs on wasm alone (conv2d-gradients.ts). What
@@ -15,7 +18,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { FUSED_INSTANCE_NORM_KERNEL } from 'nst-video/model';
 import type { ConvGradientAttrs } from './conv2d-gradients.js';
+import { FAST_MAX_POOL_2X2_GRADIENT, FAST_MIRROR_PAD_GRADIENT } from './fast-gradients.js';
 import { overrideKernel, type KernelArgs } from './override-kernel.js';
 import type { WasmHeap } from './wasm-heap.js';
 
@@ -28,6 +33,10 @@ interface NstNative {
   conv2dBackwardData(dy: Float32Array, dyShape: Shape4, kernel: Float32Array, kernelShape: Shape4, dx: Float32Array, dxShape: Shape4, strides: number[], pads: number[]): void;
   conv2dBackwardWeights(x: Float32Array, xShape: Shape4, dy: Float32Array, dyShape: Shape4, dw: Float32Array, kernelShape: Shape4, strides: number[], pads: number[]): void;
   matmul(a: Float32Array, aShape: number[], b: Float32Array, bShape: number[], y: Float32Array, yShape: number[], transposeA: boolean, transposeB: boolean): void;
+  mirrorPadGradient(dy: Float32Array, dyShape: Shape4, dx: Float32Array, xShape: Shape4, pads: number[], reflect: boolean): void;
+  maxPool2x2Gradient(x: Float32Array, xShape: Shape4, pooled: Float32Array, dy: Float32Array, dx: Float32Array): void;
+  instanceNormForward(x: Float32Array, xShape: Shape4, scale: Float32Array, offset: Float32Array, y: Float32Array, epsilon: number, relu: boolean): void;
+  instanceNormBackward(dy: Float32Array, x: Float32Array, xShape: Shape4, scale: Float32Array, offset: Float32Array, epsilon: number, relu: boolean, dx: Float32Array, dScale: Float32Array, dOffset: Float32Array): void;
   setThreads(threads: number): void;
   version(): string;
 }
@@ -96,7 +105,8 @@ function computeInto(args: KernelArgs, shape: number[], compute: (view: (info: T
 
 /**
  * Registers the native kernels as `backendName`'s Conv2D, FusedConv2D, Conv2DBackpropInput,
- * Conv2DBackpropFilter and BatchMatMul, with `threads` threads, if the addon loads. Returns what
+ * Conv2DBackpropFilter, BatchMatMul, the fast gradients and the fused instance normalisation,
+ * with `threads` threads, if the addon loads. Returns what
  * runs the convolutions, in words, for the run's log. Call after the wasm backend's other kernels
  * are in place (the ones replaced here are kept for what the addon does not take).
  */
@@ -147,5 +157,63 @@ export function registerNativeKernels(threads: number, backendName = 'wasm'): { 
     if (k !== kb || ![a.shape[0], b.shape[0]].every((size) => size === batch || size === 1)) return undefined;
     return computeInto(args, [batch, m, n], (view, y) => addon.matmul(view(a), a.shape, view(b), b.shape, y, [batch, m, n], transposeA, transposeB));
   });
+  // The one-pass gradients of fast-gradients.ts, on every thread and vectorised.
+  replace(FAST_MIRROR_PAD_GRADIENT, (args) => {
+    const { dy } = args.inputs as Record<string, TensorInfo>;
+    const { xShape, paddings, mode } = args.attrs as unknown as { xShape: Shape4; paddings: [number, number][]; mode: 'reflect' | 'symmetric' };
+    return computeInto(args, [...xShape], (view, dx) => addon.mirrorPadGradient(view(dy), dy.shape as Shape4, dx, xShape, [...paddings[1], ...paddings[2]], mode === 'reflect'));
+  });
+  replace(FAST_MAX_POOL_2X2_GRADIENT, (args) => {
+    const { x, pooled, dy } = args.inputs as Record<string, TensorInfo>;
+    return computeInto(args, x.shape, (view, dx) => addon.maxPool2x2Gradient(view(x), x.shape as Shape4, view(pooled), view(dy), dx));
+  });
+  registerInstanceNorm(addon, backendName);
   return { native: true, description: `${reason}, ${threads} thread${threads === 1 ? '' : 's'}` };
+}
+
+/** The gradient kernel of FUSED_INSTANCE_NORM_KERNEL: inputs dy, x, scale, offset; outputs dx, dScale, dOffset. */
+const INSTANCE_NORM_GRADIENT_KERNEL = 'NstInstanceNormGradient';
+
+type InstanceNormAttrs = { epsilon: number; relu: boolean };
+
+/**
+ * The TransformerNet's instance normalisation (and the ReLU after it) as one kernel forward and one
+ * backward (transformer-net.ts uses it where the backend has it). The backward pass recomputes the
+ * mean and deviation from x, two passes, rather than keeping them as further outputs.
+ */
+function registerInstanceNorm(addon: NstNative, backendName: string): void {
+  const fourAxes = (info: TensorInfo) => info.shape as Shape4;
+  tf.registerKernel({
+    kernelName: FUSED_INSTANCE_NORM_KERNEL,
+    backendName,
+    kernelFunc: ((args: KernelArgs) => {
+      const { x, scale, offset } = args.inputs as Record<string, TensorInfo>;
+      const { epsilon, relu } = args.attrs as unknown as InstanceNormAttrs;
+      return computeInto(args, x.shape, (view, y) => addon.instanceNormForward(view(x), fourAxes(x), view(scale), view(offset), y, epsilon, relu));
+    }) as unknown as tf.KernelFunc,
+  });
+  tf.registerKernel({
+    kernelName: INSTANCE_NORM_GRADIENT_KERNEL,
+    backendName,
+    kernelFunc: ((args: KernelArgs) => {
+      const { dy, x, scale, offset } = args.inputs as Record<string, TensorInfo>;
+      const { epsilon, relu } = args.attrs as unknown as InstanceNormAttrs;
+      const heap = args.backend as WasmHeap;
+      const [dx, dScale, dOffset] = [x.shape, scale.shape, offset.shape].map((shape) => heap.makeOutput(shape, 'float32'));
+      const view = (info: TensorInfo) => heap.typedArrayFromHeap(info);
+      addon.instanceNormBackward(view(dy), view(x), fourAxes(x), view(scale), view(offset), epsilon, relu, view(dx), view(dScale), view(dOffset));
+      return [dx, dScale, dOffset];
+    }) as unknown as tf.KernelFunc,
+  });
+  // One gradient kernel gives all three gradients; it runs when the tape reaches this node, so
+  // its results live in the backward pass's scope, as every other gradient does.
+  tf.registerGradient({
+    kernelName: FUSED_INSTANCE_NORM_KERNEL,
+    inputsToSave: ['x', 'scale', 'offset'],
+    gradFunc: (dy, saved, attrs) => {
+      const [x, scale, offset] = saved;
+      const [dx, dScale, dOffset] = tf.engine().runKernel(INSTANCE_NORM_GRADIENT_KERNEL, { dy: dy as tf.Tensor, x, scale, offset }, attrs as never) as tf.Tensor[];
+      return { x: () => dx, scale: () => dScale, offset: () => dOffset };
+    },
+  });
 }

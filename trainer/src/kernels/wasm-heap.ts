@@ -9,4 +9,6 @@ import type * as tf from '@tensorflow/tfjs-core';
 export interface WasmHeap {
   makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
   typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
+  /** One more reference to a buffer (a kernel's output that shares its input's data). */
+  incRef(dataId: tf.DataId): void;
 }
