@@ -123,6 +123,14 @@ describe('weights format round trip', () => {
     assert.deepEqual(splitIntoShards(new Uint8Array(0)).map((s) => [s.path, s.bytes.length]), [['group1-shard1of1.bin', 0]]);
   });
 
+  it('by default a slim float16 model is one shard and a full one shards of at most 1 MiB', async () => {
+    const slim = await encode('float16');
+    assert.equal(slim.shards.length, 1);
+    const full = await encodeStyleModel({ architecture: ARCHITECTURE_PRESETS.full, weights: initialTransformerWeights(ARCHITECTURE_PRESETS.full, 1), storage: 'float16', style: { name: 's' }, training: { kind: 'test' }, generatedBy: 'test' });
+    assert.ok(full.shards.length > 1, `${full.shards.length} shard`);
+    for (const shard of full.shards) assert.ok(shard.bytes.length <= 2 ** 20, `${shard.path}: ${shard.bytes.length} bytes`);
+  });
+
   it('the portable SHA-256 (for pages without crypto.subtle) matches Web Crypto', async () => {
     for (const length of [0, 3, 55, 56, 64, 1000]) {
       const bytes = Uint8Array.from({ length }, (_, i) => (i * 31 + 7) & 0xff);

@@ -21,8 +21,12 @@ import { sha256Hex } from './sha256.js';
 export const MODEL_FORMAT_NAME = 'nst-video-style-model';
 export const MODEL_FORMAT_VERSION = 1;
 export const MODEL_JSON_FILE = 'model.json';
-/** tfjs's own default shard size, so browsers and CDNs cache shards the way they are used to. */
-export const DEFAULT_SHARD_BYTES = 4 * 1024 * 1024;
+/**
+ * 1 MiB: a slim model (0.55 MB in float16) stays one file, a full one (3.3 MB) becomes four that
+ * a browser fetches in parallel and a host with a per-file limit (or a cache that evicts large
+ * entries first) takes as they are. tfjs's converter uses 4 MiB.
+ */
+export const DEFAULT_SHARD_BYTES = 1024 * 1024;
 
 export type WeightStorage = 'float32' | 'float16' | 'uint8';
 export const WEIGHT_STORAGES: readonly WeightStorage[] = ['float32', 'float16', 'uint8'];
