@@ -10,7 +10,7 @@ import { describe, it } from 'node:test';
 import { FUSED_INSTANCE_NORM_KERNEL, instanceNorm, seededRandom, upsampleNearest2x } from 'nst-video/model';
 import '../../trainer/src/training/register-gradients.js';
 import { conv2dBackpropFilterComposed, registerComposedConvGradients } from '../../trainer/src/kernels/conv2d-gradients.js';
-import { FAST_MIRROR_PAD_GRADIENT, hasFastGradient } from '../../trainer/src/kernels/fast-gradients.js';
+import { FAST_MIRROR_PAD_GRADIENT, hasFastGradient, mirrorPadGradientInJs } from '../../trainer/src/kernels/fast-gradients.js';
 import { reducePermutation, registerFastTranspose } from '../../trainer/src/kernels/fast-transpose.js';
 import { nativeAddon } from '../../trainer/src/kernels/native-kernels.js';
 import { registerWasmKernels } from '../../trainer/src/kernels/wasm-kernels.js';
@@ -204,6 +204,9 @@ describe('MirrorPad gradient', () => {
       assert.ok(hasFastGradient(FAST_MIRROR_PAD_GRADIENT));
       const onWasm = (await tf.grad((x: tf.Tensor) => tf.sum(tf.mul(tf.mirrorPad(x as tf.Tensor4D, paddings, mode), tf.tensor4d(dy, [1, h + 5, w + 4, 1]))))(indices).data()) as Float32Array;
       assert.ok(maxAbsDiff(onWasm, expected) < 1e-6, `the wasm kernel differs by ${maxAbsDiff(onWasm, expected)}`);
+      // The JavaScript kernel by itself (what wasm runs without the nst-native addon, whose version takes the name where it is built).
+      const inJs = tf.engine().makeTensorFromTensorInfo(mirrorPadGradientInJs({ inputs: { dy: tf.tensor4d(dy, [1, h + 5, w + 4, 1]) }, backend: tf.backend(), attrs: { xShape: [1, h, w, 1], paddings, mode } as never }));
+      assert.ok(maxAbsDiff((await inJs.data()) as Float32Array, expected) < 1e-6, 'the JavaScript kernel differs');
     });
   }
 });

@@ -6,7 +6,7 @@ import { before, describe, it } from 'node:test';
 import { join } from 'node:path';
 import { ARCHITECTURE_PRESETS, initialTransformerWeights, seededRandom, transformerForward, transformerWeightSpecs } from 'nst-video/model';
 import '../../trainer/src/training/register-gradients.js';
-import { FAST_MAX_POOL_2X2_GRADIENT, hasFastGradient } from '../../trainer/src/kernels/fast-gradients.js';
+import { FAST_MAX_POOL_2X2_GRADIENT, hasFastGradient, maxPool2x2GradientInJs } from '../../trainer/src/kernels/fast-gradients.js';
 import { registerComposedConvGradients } from '../../trainer/src/kernels/conv2d-gradients.js';
 import { contentLoss, contentTargets, gramMatrix, gramMatrixReference, perceptualLoss, styleLoss, styleTargets, totalVariationLoss } from '../../trainer/src/training/losses.js';
 import { maxPool2x2, VggFeatures } from '../../trainer/src/training/vgg.js';
@@ -121,7 +121,7 @@ async function checkObjectiveGradient(): Promise<void> {
 }
 
 describe('VGG max pooling', () => {
-  // On wasm through the one-pass kernel (kernels/fast-gradients.ts), on cpu through tfjs ops.
+  // On wasm through the one-pass kernel (native where the addon is built, and the JavaScript one), on cpu through tfjs ops.
   it("routes the gradient to each 2x2 window's maximum, as a plain loop does (tfjs-backend-wasm's MaxPoolGrad does not), on wasm and cpu", async () => {
     for (const [backend, batch, size, channels] of (['wasm', 'cpu'] as const).flatMap((b) => ([[1, 8, 8], [2, 4, 1], [1, 7, 3], [1, 16, 64]] as const).map(([n, s, c]) => [b, n, s, c] as const))) {
       await useBackend(backend);
@@ -141,6 +141,13 @@ describe('VGG max pooling', () => {
       const got = await gradient.data();
       const largest = expected.reduce((max, value, i) => Math.max(max, Math.abs(value - got[i])), 0);
       assert.equal(largest, 0, `${backend} ${batch}x${size}x${size}x${channels}: largest difference from the plain loop ${largest}`);
+      if (backend === 'wasm') {
+        // The JavaScript kernel by itself (wasm without the nst-native addon, whose version takes the name where it is built).
+        const x = tf.tensor4d(xs, [batch, size, size, channels]);
+        const inJs = tf.engine().makeTensorFromTensorInfo(maxPool2x2GradientInJs({ inputs: { x, pooled: tf.maxPool(x, 2, 2, 'valid'), dy: weights }, backend: tf.backend() }));
+        const jsData = await inJs.data();
+        assert.equal(expected.reduce((max, value, i) => Math.max(max, Math.abs(value - jsData[i])), 0), 0, 'the JavaScript kernel differs from the plain loop');
+      }
     }
   });
 });

@@ -9,7 +9,8 @@
  *
  * Each is a kernel of its own name on the wasm backend only; the gradient functions use it when
  * the current backend has it (`hasFastGradient`) and the composed form everywhere else, which the
- * tests compare it with.
+ * tests compare it with. Where the nst-native addon is built, its versions of both (vectorised,
+ * on every thread) take the names over (native-kernels.ts); these serve wasm without it.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { WasmHeap } from './wasm-heap.js';
@@ -41,7 +42,7 @@ export function mirrorSources(n: number, before: number, after: number, mode: 'r
  * dx of MirrorPad for [b, h, w, c] padded on h and w only (the other paddings must be 0): every
  * padded pixel's gradient added to the pixel it copied. Attributes: xShape, paddings, mode.
  */
-function mirrorPadGradient(args: { inputs: tf.NamedTensorInfoMap; backend: object; attrs?: tf.NamedAttrMap }): TensorInfo {
+export function mirrorPadGradientInJs(args: { inputs: tf.NamedTensorInfoMap; backend: object; attrs?: tf.NamedAttrMap }): TensorInfo {
   const { dy } = args.inputs as { dy: TensorInfo };
   const { xShape, paddings, mode } = args.attrs as unknown as { xShape: number[]; paddings: [number, number][]; mode: 'reflect' | 'symmetric' };
   const [b, h, w, c] = xShape;
@@ -72,7 +73,7 @@ function mirrorPadGradient(args: { inputs: tf.NamedTensorInfoMap; backend: objec
  * each window goes to every pixel equal to the window's maximum (vgg.ts says why ties are
  * harmless); the last row or column an odd size leaves out gets zero. Inputs: x, pooled, dy.
  */
-function maxPool2x2Gradient(args: { inputs: tf.NamedTensorInfoMap; backend: object }): TensorInfo {
+export function maxPool2x2GradientInJs(args: { inputs: tf.NamedTensorInfoMap; backend: object }): TensorInfo {
   const { x, pooled, dy } = args.inputs as { x: TensorInfo; pooled: TensorInfo; dy: TensorInfo };
   const [b, h, w, c] = x.shape;
   const [, ph, pw] = pooled.shape;
@@ -99,7 +100,7 @@ function maxPool2x2Gradient(args: { inputs: tf.NamedTensorInfoMap; backend: obje
 
 /** Registers both kernels for `backendName` (default wasm). Safe to call more than once. */
 export function registerFastGradients(backendName = 'wasm'): void {
-  for (const [kernelName, kernelFunc] of [[FAST_MIRROR_PAD_GRADIENT, mirrorPadGradient], [FAST_MAX_POOL_2X2_GRADIENT, maxPool2x2Gradient]] as const) {
+  for (const [kernelName, kernelFunc] of [[FAST_MIRROR_PAD_GRADIENT, mirrorPadGradientInJs], [FAST_MAX_POOL_2X2_GRADIENT, maxPool2x2GradientInJs]] as const) {
     if (tf.getKernel(kernelName, backendName)) continue;
     tf.registerKernel({ kernelName, backendName, kernelFunc: kernelFunc as unknown as tf.KernelFunc });
   }
