@@ -434,6 +434,11 @@ napi_value InstanceNormForward(napi_env env, napi_callback_info info) {
   return undefinedValue(env);
 }
 
+// The gradient dy that reaches the normalisation through the ReLU (floor 0: where its output was
+// > 0, as tfjs's ReLU gradient) or without one (floor -infinity). dy is taken by value, loaded
+// either way, so that the select needs no branch and the loops calling this vectorise.
+inline float passedGradient(float dy, float output, float floor) { return output > floor ? dy : 0.0f; }
+
 // instanceNormBackward(dy, x, xShape, scale, offset, epsilon, relu, dx, dScale, dOffset): the
 // gradients of the input, the scale and the offset (summed over the batch).
 napi_value InstanceNormBackward(napi_env env, napi_callback_info info) {
@@ -462,8 +467,7 @@ napi_value InstanceNormBackward(napi_env env, napi_callback_info info) {
 #pragma omp simd
       for (int64_t k = 0; k < c; k++) {
         float xhat = (x[k] - m[k]) * r[k];
-        float dyk = d[k];  // loaded either way, so that the select needs no branch
-        float g = xhat * scale[k] + offset[k] > floor ? dyk : 0.0f;
+        float g = passedGradient(d[k], xhat * scale[k] + offset[k], floor);
         out[k] += g;
         out[c + k] += g * xhat;
       }
@@ -495,8 +499,7 @@ napi_value InstanceNormBackward(napi_env env, napi_callback_info info) {
 #pragma omp simd
     for (int64_t k = 0; k < c; k++) {
       float xhat = (x[k] - m[k]) * r[k];
-      float dyk = d[k];
-      float g = xhat * scale[k] + offset[k] > floor ? dyk : 0.0f;
+      float g = passedGradient(d[k], xhat * scale[k] + offset[k], floor);
       out[k] = scale[k] * r[k] * (g - mg[k] - xhat * mgx[k]);
     }
   }

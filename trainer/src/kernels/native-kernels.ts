@@ -6,7 +6,7 @@
  * (FUSED_INSTANCE_NORM_KERNEL) and the one-pass MirrorPad and max-pooling gradients of
  * fast-gradients.ts. oneDNN is what PyTorch's CPU convolutions run on: with AVX2 or AVX-512 it
  * does several times the work per cycle that XNNPACK can in wasm's 128-bit SIMD. Together a
- * training step is 4-11x faster than on wasm alone; every other op stays on wasm. The addon reads
+ * training step is 6-11x faster than on wasm alone; every other op stays on wasm. The addon reads
  * and writes the tensors where they lie, in the wasm heap.
  *
  * Without the addon (not built, no oneDNN, another platform), or with NST_NATIVE=off in the

@@ -3,8 +3,9 @@
  * the conv gradients wasm lacks (conv2d-gradients.ts), a faster Transpose (fast-transpose.ts),
  * one-pass MirrorPad and max-pooling gradients (fast-gradients.ts), an Identity that shares rather
  * than copies (shared-identity.ts), and
- * on top, where the nst-native addon is built, oneDNN's convolutions and matrix products
- * (native-kernels.ts), which keep the others for what they do not take. Safe to call again.
+ * on top, where the nst-native addon is built, oneDNN's convolutions and matrix products, native
+ * versions of the fast gradients and a fused instance normalisation (native-kernels.ts), which
+ * keep the others for what they do not take. Safe to call again.
  */
 import { registerComposedConvGradients } from './conv2d-gradients.js';
 import { registerFastGradients } from './fast-gradients.js';

@@ -147,9 +147,12 @@ export class VggFeatures {
         const w = weights.get(name)!;
         // The first layer takes BGR: its kernel's input channels reversed take RGB, the same sums
         // without a Reverse of every image (15 ms a step on wasm, and its gradient as much).
-        const stored = tf.tensor4d(w.kernel, w.kernelShape as [number, number, number, number]);
-        const kernel = tf.keep(index === 0 ? tf.tidy(() => tf.reverse(stored, 2)) : stored);
-        if (index === 0) stored.dispose();
+        const kernel = tf.keep(
+          tf.tidy(() => {
+            const stored = tf.tensor4d(w.kernel, w.kernelShape as [number, number, number, number]);
+            return index === 0 ? tf.reverse(stored, 2) : stored;
+          }),
+        );
         return {
           name,
           kernel,
