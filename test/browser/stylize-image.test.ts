@@ -92,8 +92,11 @@ describe('BrowserStyleModel.stylize', () => {
 
   it('loads from File objects, as from an <input type=file multiple>', async () => {
     const json = await (await fetch(MODEL_URL)).blob();
-    const shard = await (await fetch('/test/generated/models/slim-7/group1-shard1of1.bin')).blob();
-    const files = [new File([json], 'model.json'), new File([shard], 'group1-shard1of1.bin')];
+    // Every shard model.json lists (the float32 fixture is two at the default 1 MiB shard size).
+    const paths = (JSON.parse(await json.text()) as { weightsManifest: { paths: string[] }[] }).weightsManifest.flatMap((group) => group.paths);
+    expect(paths).to.deep.equal(['group1-shard1of2.bin', 'group1-shard2of2.bin']);
+    const shards = await Promise.all(paths.map(async (path) => new File([await (await fetch(`/test/generated/models/slim-7/${path}`)).blob()], path)));
+    const files = [new File([json], 'model.json'), ...shards];
     const model = await loadStyleModel(files, { backend: 'wasm', wasmPaths: WASM_PATHS });
     expect(model.styleName).to.equal('fixture-slim-7');
     model.dispose();
@@ -142,20 +145,20 @@ describe('loadStyleModel errors name the problem', () => {
   it('a corrupt shard', async () => {
     const error = await loadError('/test/generated/models/slim-7-corrupt-shard/model.json');
     expect(error.code).to.equal('checksum-mismatch');
-    expect(error.message).to.contain('group1-shard1of1.bin');
+    expect(error.message).to.contain('group1-shard1of2.bin');
   });
 
   it('a truncated shard', async () => {
     const error = await loadError('/test/generated/models/slim-7-truncated-shard/model.json');
     expect(error.code).to.equal('truncated-shard');
-    expect(error.message).to.contain('group1-shard1of1.bin');
+    expect(error.message).to.contain('group1-shard1of2.bin');
   });
 
   it('picked files without their shard', async () => {
     const json = await (await fetch(MODEL_URL)).blob();
     const error = await loadError([new File([json], 'model.json')]);
     expect(error.code).to.equal('missing-shard');
-    expect(error.message).to.contain('group1-shard1of1.bin');
+    expect(error.message).to.contain('group1-shard1of2.bin');
   });
 });
 

@@ -1,6 +1,9 @@
 // The model file format: round trips in every storage, tfjs interoperability, and one clear error
 // for each kind of damage a user can meet.
 import assert from 'node:assert/strict';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import {
@@ -20,6 +23,7 @@ import {
   type WeightStorage,
 } from 'nst-video/model';
 import { sha256Portable } from '../../plugin/src/model/sha256.js';
+import { writeStyleModel } from '../../trainer/src/model-files.js';
 import { memoryModelFiles } from '../support/model-fixtures.js';
 import { useBackend } from '../support/node-backend.js';
 
@@ -129,6 +133,19 @@ describe('weights format round trip', () => {
     const full = await encodeStyleModel({ architecture: ARCHITECTURE_PRESETS.full, weights: initialTransformerWeights(ARCHITECTURE_PRESETS.full, 1), storage: 'float16', style: { name: 's' }, training: { kind: 'test' }, generatedBy: 'test' });
     assert.ok(full.shards.length > 1, `${full.shards.length} shard`);
     for (const shard of full.shards) assert.ok(shard.bytes.length <= 2 ** 20, `${shard.path}: ${shard.bytes.length} bytes`);
+  });
+
+  it('writing a model over one cut into other shards leaves only its own shards (and other files) in the folder', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'nst-shards-'));
+    try {
+      await writeStyleModel(dir, await encode('float32', 4 * 2 ** 20));
+      await writeFile(join(dir, 'notes.txt'), 'kept');
+      const resharded = await encode('float32', 2 ** 18);
+      await writeStyleModel(dir, resharded);
+      assert.deepEqual((await readdir(dir)).sort(), [...resharded.shards.map((shard) => shard.path), 'model.json', 'notes.txt'].sort());
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('the portable SHA-256 (for pages without crypto.subtle) matches Web Crypto', async () => {

@@ -1,5 +1,5 @@
 /** Reading and writing style models on disk (the browser reads the same files over HTTP). */
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { MODEL_JSON_FILE, StyleModel, readStyleModel, type DecodedStyleModel, type EncodedStyleModel, type StyleModelFiles } from 'nst-video/model';
 
@@ -42,15 +42,24 @@ export async function readStyleModelFromDisk(model: string): Promise<DecodedStyl
 /**
  * Writes model.json and its shards into `directory`. Each file is written under a temporary name
  * and renamed, shards first and model.json last, so a reader never sees a half-written model and
- * an interrupted write leaves the previous model intact.
+ * an interrupted write leaves the previous model intact. Then shard files model.json does not
+ * list (an earlier model's) are removed.
  */
 export async function writeStyleModel(directory: string, encoded: EncodedStyleModel): Promise<string> {
   await mkdir(directory, { recursive: true });
   for (const shard of encoded.shards) await writeFileAtomically(join(directory, shard.path), shard.bytes);
   const jsonPath = join(directory, MODEL_JSON_FILE);
   await writeFileAtomically(jsonPath, JSON.stringify(encoded.modelJson, null, 1) + '\n');
+  // Shards of an earlier model cut differently (group1-shard1of1.bin where there are now four)
+  // would stay beside it, unused, and pass for part of it when the folder is copied.
+  const written = new Set(encoded.shards.map((shard) => shard.path));
+  const stale = (await readdir(directory)).filter((name) => SHARD_FILE.test(name) && !written.has(name));
+  await Promise.all(stale.map((name) => rm(join(directory, name), { force: true })));
   return jsonPath;
 }
+
+/** How tfjs names weight shards, and so do we (splitIntoShards). */
+const SHARD_FILE = /^group\d+-shard\d+of\d+\.bin$/;
 
 export async function writeFileAtomically(path: string, data: Uint8Array | string): Promise<void> {
   const temporary = `${path}.${process.pid}.partial`;
