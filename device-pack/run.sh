@@ -97,7 +97,8 @@ if [ $rehearse = 1 ]; then
   python=$pack/../.cache/torch-venv/bin/python
 else
   # The device README: bring the loader where the image has none, and point it at NVIDIA's driver.
-  if ! ldconfig -p | grep -q 'libvulkan\.so\.1'; then
+  # Not grep -q: it stops reading at the first match, ldconfig dies of SIGPIPE, and pipefail reads that as no match.
+  if ! ldconfig -p | grep 'libvulkan\.so\.1' > /dev/null; then
     for deb in "$pack"/debs/*.deb; do dpkg -x "$deb" /; done
     ldconfig
     log "Vulkan loader installed from the pack's .debs"

@@ -16,7 +16,8 @@ if [ -f "$target/lvp_icd.json" ]; then
   echo "lavapipe is already in $target"
   exit 0
 fi
-if ! ldconfig -p | grep -q 'libvulkan\.so\.1'; then
+# Not grep -q: it stops reading at the first match, ldconfig dies of SIGPIPE, and pipefail reads that as no match.
+if ! ldconfig -p | grep 'libvulkan\.so\.1' > /dev/null; then
   echo "The Vulkan loader (libvulkan.so.1) is missing: apt-get install libvulkan1, then run this again." >&2
   exit 1
 fi
