@@ -35,6 +35,8 @@ export interface TorchRow {
   width: number;
   height: number;
   batch?: number;
+  /** fp32, or the autocast type: bf16, fp16 (tf32 on CUDA). */
+  precision: string;
   ms_median: number;
   threads?: number;
 }

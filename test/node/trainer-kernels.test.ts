@@ -2,7 +2,8 @@
 // kernels on strided, padded, explicit-padding and 9x9 cases, the filter gradient by both of its
 // ways (patch matrix and convolution); the fast Transpose equals the cpu backend's on every
 // permutation; oneDNN's convolutions (where the nst-native addon is built; else they skip, saying
-// why) equal it too, as does their fused instance normalisation (+ ReLU) with its three gradients;
+// why) equal it too, as does their fused instance normalisation (+ ReLU) with its three gradients,
+// and in bfloat16 (where the CPU has it) they come within bfloat16's rounding of it;
 // the MirrorPad gradient equals the sum of what each padded pixel copied; the TransformerNet's
 // upsampling gradient is a 2x2 block sum; wasm's Identity and Cast share data without leaking it.
 import assert from 'node:assert/strict';
@@ -12,7 +13,7 @@ import '../../trainer/src/training/register-gradients.js';
 import { conv2dBackpropFilterComposed, registerComposedConvGradients } from '../../trainer/src/kernels/conv2d-gradients.js';
 import { FAST_MIRROR_PAD_GRADIENT, hasFastGradient, mirrorPadGradientInJs } from '../../trainer/src/kernels/fast-gradients.js';
 import { reducePermutation, registerFastTranspose } from '../../trainer/src/kernels/fast-transpose.js';
-import { nativeAddon } from '../../trainer/src/kernels/native-kernels.js';
+import { nativeAddon, nativeBfloat16, setConvolutionPrecision } from '../../trainer/src/kernels/native-kernels.js';
 import { registerWasmKernels } from '../../trainer/src/kernels/wasm-kernels.js';
 import { mirrorPadGradient } from '../../trainer/src/kernels/mirror-pad-gradient.js';
 import { tf, useBackend } from '../support/node-backend.js';
@@ -47,6 +48,18 @@ async function convGradients(c: (typeof CASES)[number]): Promise<[Float32Array, 
 function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   assert.equal(a.length, b.length);
   return a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+}
+
+/** ||a - b|| / ||b||: how far a result is from its reference as a whole. */
+function relativeError(a: Float32Array, b: Float32Array): number {
+  assert.equal(a.length, b.length);
+  let difference = 0;
+  let size = 0;
+  b.forEach((v, i) => {
+    difference += (a[i] - v) ** 2;
+    size += v * v;
+  });
+  return Math.sqrt(difference / size);
 }
 
 describe('composed Conv2DBackpropFilter/Input on wasm vs. the cpu backend', () => {
@@ -108,6 +121,33 @@ describe('native convolutions (oneDNN, the nst-native addon) on wasm vs. the cpu
       }
     });
   }
+
+  // bfloat16 keeps 8 significant bits: each product's inputs are off by up to 2^-9, so a sum of many
+  // such products is off by ~0.2 % (random-signed errors); 1 % would mean a wrong computation.
+  it('in bfloat16: every case within 1 % of float32, and float32 exact again afterwards', async (t) => {
+    const bfloat16 = nativeBfloat16();
+    if (!bfloat16.available) return t.skip(bfloat16.reason);
+    await useBackend('cpu');
+    const references = [];
+    for (const c of CASES) references.push(await convGradients(c));
+    await useBackend('wasm');
+    registerWasmKernels(2);
+    setConvolutionPrecision('bfloat16');
+    try {
+      for (const [n, c] of CASES.entries()) {
+        const rounded = await convGradients(c);
+        for (const [i, what] of ['input gradient', 'filter gradient', 'output', 'fused output'].entries()) {
+          const error = relativeError(rounded[i], references[n][i]);
+          assert.ok(error < 1e-2 && error > 0, `${c.label}: ${what} is off by ${error} (bfloat16 rounding gives ~2e-3)`);
+        }
+      }
+    } finally {
+      setConvolutionPrecision('float32');
+    }
+    const exact = await convGradients(CASES[0]);
+    references[0].forEach((reference, i) => assert.ok(maxAbsDiff(exact[i], reference) < 5e-5));
+    assert.throws(() => setConvolutionPrecision('half' as never), /setPrecision takes "float32" or "bfloat16", got "half"/);
+  });
 
   it('BatchMatMul with every transpose and a broadcast batch', async (t) => {
     if (why) return t.skip(why);

@@ -103,6 +103,11 @@ export function buildProgram(): Command {
     .addOption(styleLongSideOption())
     .addOption(new Option('--backend <name>', 'tfjs backend (auto: WebGPU on a hardware GPU, else wasm)').choices(['auto', ...NODE_BACKENDS]).default('auto'))
     .addOption(threadsOption())
+    .addOption(
+      new Option('--precision <type>', "what the CPU trainer's convolutions compute in: bfloat16 (mixed precision: inputs rounded to bfloat16, sums and results in float32; ~2x faster where the CPU has AVX512-BF16 or AMX), float32, or auto (bfloat16 where the CPU has it); a resume may change it")
+        .choices(defaults.TRAINING_PRECISIONS)
+        .default(defaults.DEFAULT_PRECISION),
+    )
     .addOption(new Option('--seed <n>', 'random seed (weights, crops, flips, order)').argParser(integer).default(defaults.DEFAULT_SEED))
     .addOption(
       new Option('--crop <mode>', 'how photos are cut to --size squares: random (place and mirror drawn each time) or center (the same crop every epoch, so each photo\'s content features are computed once and kept; see --content-cache)')

@@ -69,6 +69,14 @@ export const DEFAULT_CROP: CropMode = 'random';
  * at 256 px take 2 MiB (32x32x512 floats), so this keeps 1000 photos (8000 at 128 px).
  */
 export const DEFAULT_CONTENT_CACHE_MIB = 2048;
+/**
+ * `nst train --precision`: what the native CPU convolutions compute in (native-kernels.ts,
+ * ConvolutionPrecision). auto is bfloat16 (mixed precision) where the CPU has bfloat16 dot
+ * products, float32 elsewhere and on other backends.
+ */
+export const TRAINING_PRECISIONS = ['auto', 'float32', 'bfloat16'] as const;
+export type TrainingPrecision = (typeof TRAINING_PRECISIONS)[number];
+export const DEFAULT_PRECISION: TrainingPrecision = 'auto';
 /** Number of pixels a wasm micro-batch may hold (full net at 256 px batch 2 exceeds 4 GiB). */
 export const WASM_MICRO_BATCH_PIXELS = 256 * 256;
 export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp'] as const;

@@ -25,6 +25,7 @@ import {
   type WeightStorage,
 } from 'nst-video/model';
 import { readStyleModelFromDisk, writeFileAtomically, writeStyleModel } from '../model-files.js';
+import { nativeBfloat16, setConvolutionPrecision, type ConvolutionPrecision } from '../kernels/native-kernels.js';
 import { registerWasmKernels } from '../kernels/wasm-kernels.js';
 import { wasmThreadsInUse } from '../wasm-threads.js';
 import { GENERATED_BY } from '../version.js';
@@ -33,7 +34,7 @@ import { CHECKPOINT_FILE, readCheckpoint, writeCheckpoint, type Checkpoint, type
 import { ContentFeatureCache } from './content-feature-cache.js';
 import { autoContentWeight, type AutoContentWeight, type ContentWeightSetting } from './content-weight.js';
 import { listImages, loadSquareCrop, loadStyleImage, styleImageSize, TrainingData, type Batch, type CropMode, type DataState } from './dataset.js';
-import { DEFAULT_CONTENT_CACHE_MIB, DEFAULT_CROP, WASM_MICRO_BATCH_PIXELS, type VggTap } from './defaults.js';
+import { DEFAULT_CONTENT_CACHE_MIB, DEFAULT_CROP, DEFAULT_PRECISION, TRAINING_PRECISIONS, WASM_MICRO_BATCH_PIXELS, type TrainingPrecision, type VggTap } from './defaults.js';
 import { lossCurveSvg, type LossPoint } from './loss-curve.js';
 import { contentTargets, perceptualLoss, styleTargets, sumOf } from './losses.js';
 import { ProgressReporter } from './progress.js';
@@ -80,6 +81,8 @@ export interface TrainOptions {
   previewImages?: string;
   /** Images per forward/backward pass; gradients are summed over a batch. Default: by backend. */
   microBatch?: number;
+  /** What the convolutions compute in (defaults.ts TRAINING_PRECISIONS); default DEFAULT_PRECISION. Not a setting of the weights: a resume may change it. */
+  precision?: TrainingPrecision;
   storage: WeightStorage;
   /** Name of the tfjs backend in use (recorded, and picks the micro-batch). */
   backend: string;
@@ -127,6 +130,15 @@ const stepPreviewName = (step: number): string => `step-${String(step).padStart(
 const STEP_PREVIEW = /^step-\d{6,}\.png$/;
 const CURVE_EVERY_STEPS = 10;
 
+/** `precision` on `backend`: auto is bfloat16 where the native convolutions have it (nativeBfloat16), float32 elsewhere. */
+function convolutionPrecision(requested: TrainingPrecision, backend: string): ConvolutionPrecision {
+  if (!TRAINING_PRECISIONS.includes(requested)) throw new Error(`--precision must be one of ${TRAINING_PRECISIONS.join(', ')}; got "${requested}".`);
+  if (requested === 'float32') return 'float32';
+  const bfloat16 = backend === 'wasm' ? nativeBfloat16() : { available: false, reason: `the ${backend} backend computes in float32` };
+  if (requested === 'bfloat16' && !bfloat16.available) throw new Error(`--precision bfloat16 cannot be had here: ${bfloat16.reason}. Use --precision float32 or auto.`);
+  return bfloat16.available ? 'bfloat16' : 'float32';
+}
+
 export function defaultMicroBatch(backend: string, size: number, batch: number): number {
   if (backend !== 'wasm') return batch;
   return Math.max(1, Math.min(batch, Math.floor(WASM_MICRO_BATCH_PIXELS / (size * size))));
@@ -142,6 +154,7 @@ export async function train(input: TrainOptions): Promise<TrainResult> {
   const { options } = session;
   const rate = new StepRate();
   let next = session.finished ? undefined : session.data.nextBatch(options.batch);
+  setConvolutionPrecision(options.precision);
   try {
     while (!session.finished) {
       const batch = await next!;
@@ -160,6 +173,7 @@ export async function train(input: TrainOptions): Promise<TrainResult> {
     if (session.finished) await session.finish();
   } finally {
     await next?.catch(() => undefined);
+    setConvolutionPrecision('float32');
     session.dispose();
   }
   return session.result();
@@ -224,7 +238,13 @@ class TrainingSession {
     const progress = input.progress ?? new ProgressReporter();
     const log = input.log ?? ((message: string) => progress.message(message));
     const out = resolve(input.out);
-    const prepared: PreparedTrainOptions = { ...input, out, crop: input.crop ?? DEFAULT_CROP, microBatch: input.microBatch ?? defaultMicroBatch(input.backend, input.size, input.batch) };
+    const prepared: PreparedTrainOptions = {
+      ...input,
+      out,
+      crop: input.crop ?? DEFAULT_CROP,
+      microBatch: input.microBatch ?? defaultMicroBatch(input.backend, input.size, input.batch),
+      precision: convolutionPrecision(input.precision ?? DEFAULT_PRECISION, input.backend),
+    };
     if (prepared.styleLongSide === undefined) prepared.styleSize ??= prepared.size;
     const checkpoint = prepared.resume ? await readCheckpoint(join(out, CHECKPOINT_FILE)) : undefined;
     if (checkpoint) adoptCheckpointConfig(prepared, checkpoint.header.config, log);
@@ -261,7 +281,8 @@ class TrainingSession {
     }
     log(
       `Training a ${options.arch} network on ${files.length} photos from ${options.content} at ${options.size} px, batch ${options.batch} ` +
-        `(micro-batch ${options.microBatch}), ${options.crop} crops, ${totalSteps} steps (${(totalSteps / stepsPerEpoch).toFixed(2)} epochs), on ${options.backend}` +
+        `(micro-batch ${options.microBatch}), ${options.crop} crops, ${totalSteps} steps (${(totalSteps / stepsPerEpoch).toFixed(2)} epochs), on ${options.backend}, ` +
+        `convolutions in ${options.precision === 'bfloat16' ? 'bfloat16 (mixed precision)' : 'float32'}` +
         (contentCache ? `; the photos' content features are kept in memory (up to ${cacheMiB} MiB)` : '') +
         (checkpoint ? `; resuming at step ${checkpoint.header.step}.` : '.'),
     );
@@ -448,6 +469,7 @@ class TrainingSession {
         size: o.size,
         batch: o.batch,
         microBatch: o.microBatch,
+        precision: o.precision,
         learningRate: o.lr,
         ...(o.lrFinal !== undefined && { learningRateFinal: o.lrFinal }),
         seed: o.seed,
@@ -470,8 +492,8 @@ class TrainingSession {
   }
 }
 
-/** TrainOptions with the output folder resolved and the crop mode and micro-batch decided. */
-type PreparedTrainOptions = TrainOptions & { out: string; crop: CropMode; microBatch: number };
+/** TrainOptions with the output folder resolved and the crop mode, micro-batch and precision decided. */
+type PreparedTrainOptions = TrainOptions & { out: string; crop: CropMode; microBatch: number; precision: ConvolutionPrecision };
 
 /** ...and the content weight a number (with how `auto` chose it). */
 type ResolvedTrainOptions = Omit<PreparedTrainOptions, 'contentWeight'> & { contentWeight: number; contentWeightAuto?: AutoContentWeight };
