@@ -170,6 +170,31 @@ describe('native convolutions (oneDNN, the nst-native addon) on wasm vs. the cpu
     (await products()).forEach((result, i) => assert.ok(maxAbsDiff(result, reference[i]) < 1e-5, `case ${i} differs by ${maxAbsDiff(result, reference[i])}`));
   });
 
+  it('MirrorPad, 2x2 max pooling and Concat as the cpu backend computes them; what they do not take goes to wasm', async (t) => {
+    if (why) return t.skip(why);
+    const run = async () => {
+      const random = seededRandom(11);
+      const fill = (shape: number[]) => tf.tensor(Float32Array.from({ length: shape.reduce((p, q) => p * q, 1) }, () => random() - 0.5), shape);
+      const image = fill([2, 7, 9, 5]) as tf.Tensor4D;
+      const results = [
+        tf.mirrorPad(image, [[0, 0], [1, 2], [3, 0], [0, 0]], 'reflect'),
+        tf.mirrorPad(image, [[0, 0], [2, 2], [1, 1], [0, 0]], 'symmetric'),
+        tf.mirrorPad(image, [[1, 0], [1, 1], [1, 1], [0, 0]], 'reflect'), // pads the batch: not taken
+        tf.maxPool(image, 2, 2, 'valid'), // odd height and width: the last row and column left out
+        tf.maxPool(image, 3, 2, 'same'), // not taken
+        ...[0, 1, 2, 3, -1].map((axis) => tf.concat([image, fill(image.shape.map((size, i) => (i === (axis + 4) % 4 ? 3 : size))), image], axis)),
+        tf.concat([tf.tensor2d([1, 2, 3, 4], [2, 2], 'int32'), tf.tensor2d([5, 6], [2, 1], 'int32')], 1), // int32: not taken
+      ];
+      return Promise.all(results.map(async (result) => ({ shape: result.shape, values: Array.from(await result.data()) })));
+    };
+    await useBackend('cpu');
+    const reference = await run();
+    await useBackend('wasm');
+    registerWasmKernels(2);
+    for (const kernel of ['MirrorPad', 'MaxPool', 'Concat']) assert.equal(tf.getKernel(kernel, 'wasm')?.kernelFunc.name, `native${kernel}`);
+    assert.deepEqual(await run(), reference);
+  });
+
   it('hands a dilated convolution to the kernel it replaced', async (t) => {
     if (why) return t.skip(why);
     const run = async () => {

@@ -1,7 +1,7 @@
 // nst-native: the trainer's heavy kernels for the tfjs wasm backend, natively: convolutions and
 // matrix products on oneDNN (the library PyTorch's CPU convolutions run on), and the TransformerNet's
-// instance normalisation and the padding and pooling gradients as vectorised loops on OpenMP's
-// threads. Node-API (C), so one build serves every Node version.
+// instance normalisation, mirror padding, VGG's 2x2 max pooling (each forward and backward) and
+// Concat as vectorised loops on OpenMP's threads. Node-API (C), so one build serves every Node version.
 //
 // Every function works on float32 arrays the caller owns (views of the wasm heap): NHWC images,
 // HWIO kernels, results written into the array given for them. Shapes, strides and the padding
@@ -559,47 +559,113 @@ napi_value InstanceNormBackward(napi_env env, napi_callback_info info) {
 // Where each position along a mirror-padded axis of length n + before + after came from (the
 // rule of kernels/fast-gradients.ts's mirrorSources), inverted: for each of the n positions, the
 // padded positions that copied it (itself and up to two mirror images).
-std::vector<std::vector<int64_t>> mirrorCopies(int64_t n, int64_t before, int64_t after, bool reflect) {
+std::vector<int64_t> mirrorSources(int64_t n, int64_t before, int64_t after, bool reflect) {
   const int64_t edge = reflect ? 1 : 0;
-  std::vector<std::vector<int64_t>> copies(n);
+  std::vector<int64_t> sources(n + before + after);
   for (int64_t p = 0; p < n + before + after; p++) {
-    int64_t source = p < before ? before - p - (1 - edge) : p < before + n ? p - before : n - 1 - edge - (p - before - n);
-    if (source < 0 || source >= n) throw std::invalid_argument("a padding wider than the image it mirrors");
-    copies[source].push_back(p);
+    sources[p] = p < before ? before - p - (1 - edge) : p < before + n ? p - before : n - 1 - edge - (p - before - n);
+    if (sources[p] < 0 || sources[p] >= n) throw std::invalid_argument("a padding wider than the image it mirrors");
   }
+  return sources;
+}
+
+// The other way round: for each position of the axis, the padded positions that copy it.
+std::vector<std::vector<int64_t>> mirrorCopies(int64_t n, int64_t before, int64_t after, bool reflect) {
+  auto sources = mirrorSources(n, before, after, reflect);
+  std::vector<std::vector<int64_t>> copies(n);
+  for (int64_t p = 0; p < static_cast<int64_t>(sources.size()); p++) copies[sources[p]].push_back(p);
   return copies;
+}
+
+// The arguments of both mirror kernels, (from, fromShape, to, toShape, paddings [top, bottom,
+// left, right], reflect): an NHWC image and its padded form, one of them `from`.
+struct MirrorArgs {
+  std::vector<int64_t> image, padded, pads;
+  float* imageData = nullptr;
+  float* paddedData = nullptr;
+  bool reflect = false;
+};
+
+bool readMirrorArgs(Args& args, bool fromImage, MirrorArgs& m) {
+  size_t image = fromImage ? 0 : 2, padded = fromImage ? 2 : 0;
+  m.image = args.ints(image + 1, 4);
+  m.padded = args.ints(padded + 1, 4);
+  m.pads = args.ints(4, 4);
+  if (args.failed) return false;
+  const auto &x = m.image, &p = m.padded, &pads = m.pads;
+  if (p[0] != x[0] || p[3] != x[3] || p[1] != x[1] + pads[0] + pads[1] || p[2] != x[2] + pads[2] + pads[3]) {
+    args.fail("the padded shape is not the image's plus the paddings");
+    return false;
+  }
+  m.imageData = args.floats(image, product(x));
+  m.paddedData = args.floats(padded, product(p));
+  m.reflect = args.boolean(5);
+  return !args.failed;
+}
+
+// mirrorPad(x, xShape, y, yShape, paddings [top, bottom, left, right], reflect): tfjs's MirrorPad
+// of an NHWC image on height and width; each padded row is its source row's copy with the
+// mirrored pixels on either side.
+napi_value MirrorPad(napi_env env, napi_callback_info info) {
+  Args args(env, info, 6);
+  MirrorArgs m;
+  if (args.failed || !readMirrorArgs(args, true, m)) return nullptr;
+  return guarded(env, "mirrorPad", [&] {
+    const float* x = m.imageData;
+    float* y = m.paddedData;
+    const int64_t h = m.image[1], w = m.image[2], c = m.image[3], hp = m.padded[1], wp = m.padded[2], left = m.pads[2];
+    auto rows = mirrorSources(h, m.pads[0], m.pads[1], m.reflect), columns = mirrorSources(w, left, m.pads[3], m.reflect);
+#pragma omp parallel for schedule(static)
+    for (int64_t task = 0; task < m.padded[0] * hp; task++) {
+      int64_t n = task / hp, py = task % hp;
+      const float* source = x + (n * h + rows[py]) * w * c;
+      float* out = y + task * wp * c;
+      std::copy(source, source + w * c, out + left * c);
+      for (int64_t px = 0; px < wp; px++) {
+        if (px == left) px += w;
+        if (px < wp) std::copy(source + columns[px] * c, source + (columns[px] + 1) * c, out + px * c);
+      }
+    }
+  });
 }
 
 // mirrorPadGradient(dy, dyShape, dx, xShape, paddings [top, bottom, left, right], reflect): every
 // padded pixel's gradient added to the pixel it copied, NHWC padded on height and width. Each
-// output pixel gathers its copies, so the threads never write the same pixel.
+// output row gathers the padded rows that copied it (one, or two near an edge): their middle
+// (w pixels, contiguous) is copied or added whole, then their mirrored edge pixels are added to
+// the pixels they copied. Threads own output rows, so they never write the same pixel.
 napi_value MirrorPadGradient(napi_env env, napi_callback_info info) {
   Args args(env, info, 6);
-  auto dyShape = args.ints(1, 4), xShape = args.ints(3, 4), pads = args.ints(4, 4);
-  if (args.failed) return nullptr;
-  if (dyShape[0] != xShape[0] || dyShape[3] != xShape[3] || dyShape[1] != xShape[1] + pads[0] + pads[1] || dyShape[2] != xShape[2] + pads[2] + pads[3]) {
-    args.fail("the padded gradient's shape is not the image's plus the paddings");
-    return nullptr;
-  }
-  float* dy = args.floats(0, product(dyShape));
-  float* dx = args.floats(2, product(xShape));
-  bool reflect = args.boolean(5);
-  if (args.failed) return nullptr;
+  MirrorArgs m;
+  if (args.failed || !readMirrorArgs(args, false, m)) return nullptr;
   return guarded(env, "mirrorPadGradient", [&] {
-    const int64_t images = xShape[0], h = xShape[1], w = xShape[2], c = xShape[3], hp = dyShape[1], wp = dyShape[2];
-    auto rows = mirrorCopies(h, pads[0], pads[1], reflect), columns = mirrorCopies(w, pads[2], pads[3], reflect);
+    const float* dy = m.paddedData;
+    float* dx = m.imageData;
+    const int64_t images = m.image[0], h = m.image[1], w = m.image[2], c = m.image[3], hp = m.padded[1], wp = m.padded[2], left = m.pads[2];
+    auto rows = mirrorCopies(h, m.pads[0], m.pads[1], m.reflect);
+    auto columns = mirrorSources(w, left, m.pads[3], m.reflect);
 #pragma omp parallel for schedule(static)
     for (int64_t task = 0; task < images * h; task++) {
       int64_t n = task / h, y = task % h;
-      for (int64_t x = 0; x < w; x++) {
-        float* __restrict out = dx + ((n * h + y) * w + x) * c;
-        std::fill(out, out + c, 0.0f);
-        for (int64_t py : rows[y]) {
-          for (int64_t px : columns[x]) {
-            const float* __restrict in = dy + ((n * hp + py) * wp + px) * c;
+      float* __restrict out = dx + task * w * c;
+      bool first = true;
+      for (int64_t py : rows[y]) {
+        const float* __restrict in = dy + (n * hp + py) * wp * c;
+        const float* __restrict middle = in + left * c;
+        if (first) {
+          std::copy(middle, middle + w * c, out);
+        } else {
 #pragma omp simd
-            for (int64_t k = 0; k < c; k++) out[k] += in[k];
-          }
+          for (int64_t k = 0; k < w * c; k++) out[k] += middle[k];
+        }
+        first = false;
+        for (int64_t px = 0; px < wp; px++) {
+          if (px == left) px += w;
+          if (px >= wp) break;
+          float* __restrict target = out + columns[px] * c;
+          const float* __restrict source = in + px * c;
+#pragma omp simd
+          for (int64_t k = 0; k < c; k++) target[k] += source[k];
         }
       }
     }
@@ -643,6 +709,74 @@ napi_value MaxPool2x2Gradient(napi_env env, napi_callback_info info) {
         out[k] = in[k] == max[k] ? gk : 0.0f;
       }
     }
+  }
+  return undefinedValue(env);
+}
+
+// maxPool2x2(x, xShape, y): tfjs's MaxPool with 2x2 windows, stride 2, 'valid' (an odd last row or
+// column is left out), NHWC: VGG's pooling.
+napi_value MaxPool2x2(napi_env env, napi_callback_info info) {
+  Args args(env, info, 3);
+  auto xShape = args.ints(1, 4);
+  if (args.failed) return nullptr;
+  const int64_t h = xShape[1], w = xShape[2], c = xShape[3], ph = h / 2, pw = w / 2;
+  float* x = args.floats(0, product(xShape));
+  float* y = args.floats(2, xShape[0] * ph * pw * c);
+  if (args.failed) return nullptr;
+#pragma omp parallel for schedule(static)
+  for (int64_t task = 0; task < xShape[0] * ph; task++) {
+    int64_t n = task / ph, i = task % ph;
+    const float* top = x + (n * h + 2 * i) * w * c;
+    const float* bottom = top + w * c;
+    for (int64_t j = 0; j < pw; j++) {
+      const float* __restrict a = top + 2 * j * c;
+      const float* __restrict b = bottom + 2 * j * c;
+      float* __restrict out = y + (task * pw + j) * c;
+#pragma omp simd
+      for (int64_t k = 0; k < c; k++) {
+        float upper = a[k] > a[k + c] ? a[k] : a[k + c], lower = b[k] > b[k + c] ? b[k] : b[k + c];
+        out[k] = upper > lower ? upper : lower;
+      }
+    }
+  }
+  return undefinedValue(env);
+}
+
+// concat(parts, outer, y): tfjs's Concat along one axis of float32 arrays: y holds, for each of
+// `outer` blocks (the product of the axes before it), every part's block in turn (its length /
+// outer floats). The TransformerNet's upsampling concatenates blocks of one pixel's channels,
+// which wasm's kernel copies one at a time in JavaScript.
+napi_value Concat(napi_env env, napi_callback_info info) {
+  Args args(env, info, 3);
+  int64_t outer = 0;
+  uint32_t count = 0;
+  if (!args.failed && (napi_get_value_int64(env, args.values[1], &outer) != napi_ok || outer < 1)) args.fail("argument 1 must be an integer >= 1");
+  if (!args.failed && napi_get_array_length(env, args.values[0], &count) != napi_ok) args.fail("argument 0 must be an array of Float32Arrays");
+  std::vector<const float*> parts(count);
+  std::vector<int64_t> blocks(count), offsets(count + 1, 0);
+  for (uint32_t i = 0; i < count && !args.failed; i++) {
+    napi_value part;
+    napi_typedarray_type type;
+    size_t length = 0;
+    void* data = nullptr;
+    bool isTypedArray = false;
+    napi_get_element(env, args.values[0], i, &part);
+    napi_is_typedarray(env, part, &isTypedArray);
+    if (isTypedArray) napi_get_typedarray_info(env, part, &type, &length, &data, nullptr, nullptr);
+    if (!isTypedArray || type != napi_float32_array || length % outer != 0) {
+      args.fail("part " + std::to_string(i) + " must be a Float32Array of a multiple of " + std::to_string(outer) + " floats");
+      break;
+    }
+    parts[i] = static_cast<const float*>(data);
+    blocks[i] = static_cast<int64_t>(length) / outer;
+    offsets[i + 1] = offsets[i] + blocks[i];
+  }
+  float* y = args.failed ? nullptr : args.floats(2, outer * offsets[count]);
+  if (args.failed) return nullptr;
+  const int64_t row = offsets[count];
+#pragma omp parallel for schedule(static)
+  for (int64_t o = 0; o < outer; o++) {
+    for (uint32_t i = 0; i < count; i++) std::copy(parts[i] + o * blocks[i], parts[i] + (o + 1) * blocks[i], y + o * row + offsets[i]);
   }
   return undefinedValue(env);
 }
@@ -716,7 +850,10 @@ NAPI_MODULE_INIT() {
       {"matmul", nullptr, Matmul, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"instanceNormForward", nullptr, InstanceNormForward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"instanceNormBackward", nullptr, InstanceNormBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"mirrorPad", nullptr, MirrorPad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"mirrorPadGradient", nullptr, MirrorPadGradient, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"maxPool2x2", nullptr, MaxPool2x2, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"concat", nullptr, Concat, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"maxPool2x2Gradient", nullptr, MaxPool2x2Gradient, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setPrecision", nullptr, SetPrecision, nullptr, nullptr, nullptr, napi_default, nullptr},

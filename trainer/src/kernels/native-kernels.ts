@@ -3,8 +3,9 @@
  * setup:native`; trainer/native/): on oneDNN the forward conv (with bias and ReLU, VGG's fused
  * layers), its input and kernel gradients, and BatchMatMul (the Gram matrices); as vectorised
  * loops on every thread the TransformerNet's instance normalisation (+ ReLU) forward and backward
- * (FUSED_INSTANCE_NORM_KERNEL) and the one-pass MirrorPad and max-pooling gradients of
- * fast-gradients.ts. oneDNN is what PyTorch's CPU convolutions run on: with AVX2 or AVX-512 it
+ * (FUSED_INSTANCE_NORM_KERNEL), MirrorPad, 2x2 MaxPool and Concat (whose small blocks, one pixel's
+ * channels in the TransformerNet's upsampling, wasm copies one at a time in JavaScript), and the
+ * one-pass MirrorPad and max-pooling gradients of fast-gradients.ts. oneDNN is what PyTorch's CPU convolutions run on: with AVX2 or AVX-512 it
  * does several times the work per cycle that XNNPACK can in wasm's 128-bit SIMD, and in bfloat16
  * (setConvolutionPrecision, where the CPU has it) about twice float32's again. Together a
  * training step is 6-11x faster than on wasm alone in float32, 11x in bfloat16; every other op
@@ -13,7 +14,8 @@
  * Without the addon (not built, no oneDNN, another platform), or with NST_NATIVE=off in the
  * environment, nothing is registered and training runs on wasm alone (conv2d-gradients.ts). What
  * the addon does not take (a dilated or NCHW conv, an activation other than ReLU, a product of
- * more than 3 axes) goes to the kernel it replaced (override-kernel.ts).
+ * more than 3 axes, another pooling, padding of other axes, int32 data) goes to the kernel it
+ * replaced (override-kernel.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { existsSync } from 'node:fs';
@@ -34,7 +36,10 @@ interface NstNative {
   conv2dBackwardData(dy: Float32Array, dyShape: Shape4, kernel: Float32Array, kernelShape: Shape4, dx: Float32Array, dxShape: Shape4, strides: number[], pads: number[]): void;
   conv2dBackwardWeights(x: Float32Array, xShape: Shape4, dy: Float32Array, dyShape: Shape4, dw: Float32Array, kernelShape: Shape4, strides: number[], pads: number[]): void;
   matmul(a: Float32Array, aShape: number[], b: Float32Array, bShape: number[], y: Float32Array, yShape: number[], transposeA: boolean, transposeB: boolean): void;
+  mirrorPad(x: Float32Array, xShape: Shape4, y: Float32Array, yShape: Shape4, pads: number[], reflect: boolean): void;
   mirrorPadGradient(dy: Float32Array, dyShape: Shape4, dx: Float32Array, xShape: Shape4, pads: number[], reflect: boolean): void;
+  maxPool2x2(x: Float32Array, xShape: Shape4, y: Float32Array): void;
+  concat(parts: Float32Array[], outer: number, y: Float32Array): void;
   maxPool2x2Gradient(x: Float32Array, xShape: Shape4, pooled: Float32Array, dy: Float32Array, dx: Float32Array): void;
   instanceNormForward(x: Float32Array, xShape: Shape4, scale: Float32Array, offset: Float32Array, y: Float32Array, epsilon: number, relu: boolean): void;
   instanceNormBackward(dy: Float32Array, x: Float32Array, xShape: Shape4, scale: Float32Array, offset: Float32Array, epsilon: number, relu: boolean, dx: Float32Array, dScale: Float32Array, dOffset: Float32Array): void;
@@ -197,6 +202,35 @@ export function registerNativeKernels(threads: number, backendName = 'wasm'): { 
     const batch = Math.max(a.shape[0], b.shape[0]);
     if (k !== kb || ![a.shape[0], b.shape[0]].every((size) => size === batch || size === 1)) return undefined;
     return computeInto(args, [batch, m, n], (view, y) => addon.matmul(view(a), a.shape, view(b), b.shape, y, [batch, m, n], transposeA, transposeB));
+  });
+  // Copies that wasm does in one thread or, for Concat's small blocks, in JavaScript.
+  replace('MirrorPad', (args) => {
+    const { x } = args.inputs as Record<string, TensorInfo>;
+    const { paddings, mode } = args.attrs as unknown as { paddings: [number, number][]; mode: 'reflect' | 'symmetric' };
+    const onHeightAndWidth = x.shape.length === 4 && [paddings[0], paddings[3]].every(([before, after]) => before === 0 && after === 0);
+    if (!onHeightAndWidth || !allFloat(x)) return undefined;
+    const pads = [...paddings[1], ...paddings[2]];
+    const [b, h, w, c] = x.shape;
+    const yShape: Shape4 = [b, h + pads[0] + pads[1], w + pads[2] + pads[3], c];
+    return computeInto(args, yShape, (view, y) => addon.mirrorPad(view(x), x.shape as Shape4, y, yShape, pads, mode === 'reflect'));
+  });
+  replace('MaxPool', (args) => {
+    const { x } = args.inputs as Record<string, TensorInfo>;
+    const { filterSize, strides, pad } = args.attrs as unknown as { filterSize: number | number[]; strides: number | number[]; pad: unknown };
+    const twos = (value: number | number[]) => [value].flat().every((v) => v === 2);
+    if (x.shape.length !== 4 || !twos(filterSize) || !twos(strides) || pad !== 'valid' || !allFloat(x)) return undefined;
+    const [b, h, w, c] = x.shape;
+    return computeInto(args, [b, Math.floor(h / 2), Math.floor(w / 2), c], (view, y) => addon.maxPool2x2(view(x), x.shape as Shape4, y));
+  });
+  replace('Concat', (args) => {
+    const parts = args.inputs as unknown as TensorInfo[];
+    const rank = parts[0]?.shape.length ?? 0;
+    const axis = tf.util.parseAxisParam((args.attrs as unknown as { axis: number }).axis, parts[0]?.shape ?? [])[0];
+    const fits = parts.every((part) => part.shape.length === rank && part.shape.every((size, i) => i === axis || size === parts[0].shape[i]));
+    const shape = parts[0]?.shape.map((size, i) => (i === axis ? parts.reduce((sum, part) => sum + part.shape[i], 0) : size));
+    if (!fits || !allFloat(...parts) || !shape || parts.some((part) => tf.util.sizeFromShape(part.shape) === 0)) return undefined;
+    const outer = tf.util.sizeFromShape(shape.slice(0, axis));
+    return computeInto(args, shape, (view, y) => addon.concat(parts.map(view), outer, y));
   });
   // The one-pass gradients of fast-gradients.ts, on every thread and vectorised.
   replace(FAST_MIRROR_PAD_GRADIENT, (args) => {
