@@ -11,7 +11,7 @@ import { describe, it } from 'node:test';
 import { FUSED_INSTANCE_NORM_KERNEL, instanceNorm, seededRandom, upsampleNearest2x } from 'nst-video/model';
 import '../../trainer/src/training/register-gradients.js';
 import { conv2dBackpropFilterComposed, registerComposedConvGradients } from '../../trainer/src/kernels/conv2d-gradients.js';
-import { FAST_MIRROR_PAD_GRADIENT, hasFastGradient, mirrorPadGradientInJs } from '../../trainer/src/kernels/fast-gradients.js';
+import { FAST_MIRROR_PAD_GRADIENT, FAST_RELU_GRADIENT, hasFastGradient, mirrorPadGradientInJs, reluGradientInJs } from '../../trainer/src/kernels/fast-gradients.js';
 import { reducePermutation, registerFastTranspose } from '../../trainer/src/kernels/fast-transpose.js';
 import { nativeAddon, nativeBfloat16, setConvolutionPrecision } from '../../trainer/src/kernels/native-kernels.js';
 import { registerWasmKernels } from '../../trainer/src/kernels/wasm-kernels.js';
@@ -274,6 +274,26 @@ describe('MirrorPad gradient', () => {
       assert.ok(maxAbsDiff((await inJs.data()) as Float32Array, expected) < 1e-6, 'the JavaScript kernel differs');
     });
   }
+});
+
+describe('ReLU gradient from the output', () => {
+  it('is dy where the output is positive, on wasm (native where built) and in JavaScript, as tfjs composes it', async () => {
+    const random = seededRandom(4);
+    // Outputs of a ReLU: zeros, and positives down to the smallest float.
+    const values = Float32Array.from({ length: 3 * 5 * 7 * 9 }, (_, i) => (i % 3 === 0 ? 0 : i % 7 === 0 ? 1e-38 : random()));
+    const dy = Float32Array.from(values, () => random() - 0.5);
+    await useBackend('cpu');
+    // tfjs's product gives -0 for a negative dy at a zero output, ours 0: the same number.
+    const plain = (data: tf.TypedArray | Float32Array) => Array.from(data, (v) => v + 0);
+    const expected = plain(await tf.mul(tf.tensor(dy), tf.step(tf.tensor(values))).data());
+    await useBackend('wasm');
+    registerWasmKernels(2);
+    assert.ok(hasFastGradient(FAST_RELU_GRADIENT));
+    const inputs = { dy: tf.tensor4d(dy, [3, 5, 7, 9]), y: tf.tensor4d(values, [3, 5, 7, 9]) };
+    assert.deepEqual(plain(await (tf.engine().runKernel(FAST_RELU_GRADIENT, inputs) as tf.Tensor).data()), expected);
+    const inJs = tf.engine().makeTensorFromTensorInfo(reluGradientInJs({ inputs, backend: tf.backend() }));
+    assert.deepEqual(plain(await inJs.data()), expected);
+  });
 });
 
 describe('fast Transpose on wasm', () => {

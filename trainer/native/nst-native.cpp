@@ -781,6 +781,25 @@ napi_value Concat(napi_env env, napi_callback_info info) {
   return undefinedValue(env);
 }
 
+// reluGradient(dy, y, dx): a ReLU's input gradient from its output, dy where y > 0.
+napi_value ReluGradient(napi_env env, napi_callback_info info) {
+  Args args(env, info, 3);
+  if (args.failed) return nullptr;
+  size_t length = 0;
+  napi_get_typedarray_info(env, args.values[1], nullptr, &length, nullptr, nullptr, nullptr);
+  float* dy = args.floats(0, length);
+  float* y = args.floats(1, length);
+  float* dx = args.floats(2, length);
+  if (args.failed) return nullptr;
+  const int64_t n = static_cast<int64_t>(length);
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < n; i++) {
+    float g = dy[i];  // loaded either way, so that the select needs no branch
+    dx[i] = y[i] > 0.0f ? g : 0.0f;
+  }
+  return undefinedValue(env);
+}
+
 // setThreads(n): the threads oneDNN's convolutions run on.
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   Args args(env, info, 1);
@@ -854,6 +873,7 @@ NAPI_MODULE_INIT() {
       {"mirrorPadGradient", nullptr, MirrorPadGradient, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"maxPool2x2", nullptr, MaxPool2x2, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"concat", nullptr, Concat, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"reluGradient", nullptr, ReluGradient, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"maxPool2x2Gradient", nullptr, MaxPool2x2Gradient, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setPrecision", nullptr, SetPrecision, nullptr, nullptr, nullptr, napi_default, nullptr},

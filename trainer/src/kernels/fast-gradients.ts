@@ -1,11 +1,13 @@
 /**
- * Two gradients as single passes in JavaScript over the wasm heap, where tfjs ops take many:
+ * Three gradients as single passes in JavaScript over the wasm heap, where tfjs ops take many:
  *
  * - MirrorPad's (the TransformerNet's reflect padding, before every conv): composed from ops
  *   (mirror-pad-gradient.ts) it is three slices, two reversals, two zero pads and two adds of the
  *   whole tensor per padded axis;
  * - VGG's 2x2 max pooling's (vgg.ts): an upsampling of the pooled maxima and of dy, a comparison,
- *   a cast and a product, each over the full-size feature map (256x256x64 at relu1_2).
+ *   a cast and a product, each over the full-size feature map (256x256x64 at relu1_2);
+ * - VGG's ReLUs' (vgg.ts): dy where the output is positive, which tfjs computes as a Step and a
+ *   product, two passes writing full-size tensors.
  *
  * Each is a kernel of its own name on the wasm backend only; the gradient functions use it when
  * the current backend has it (`hasFastGradient`) and the composed form everywhere else, which the
@@ -20,6 +22,7 @@ type TensorInfo = tf.TensorInfo;
 /** Kernel names, looked up by the gradient functions. */
 export const FAST_MIRROR_PAD_GRADIENT = 'NstMirrorPadGradient';
 export const FAST_MAX_POOL_2X2_GRADIENT = 'NstMaxPool2x2Gradient';
+export const FAST_RELU_GRADIENT = 'NstReluGradient';
 
 /** Whether the current backend has the fast kernel `name`. */
 export function hasFastGradient(name: string): boolean {
@@ -98,9 +101,22 @@ export function maxPool2x2GradientInJs(args: { inputs: tf.NamedTensorInfoMap; ba
   return out;
 }
 
-/** Registers both kernels for `backendName` (default wasm). Safe to call more than once. */
+/** dx of a ReLU from its output y: dy where y > 0, else 0. Inputs: dy, y (the same shape). */
+export function reluGradientInJs(args: { inputs: tf.NamedTensorInfoMap; backend: object }): TensorInfo {
+  const { dy, y } = args.inputs as { dy: TensorInfo; y: TensorInfo };
+  const heap = args.backend as WasmHeap;
+  const out = heap.makeOutput(y.shape, 'float32');
+  const gradient = heap.typedArrayFromHeap(dy);
+  const output = heap.typedArrayFromHeap(y);
+  const target = heap.typedArrayFromHeap(out);
+  for (let i = 0; i < target.length; i++) target[i] = output[i] > 0 ? gradient[i] : 0;
+  return out;
+}
+
+/** Registers the three kernels for `backendName` (default wasm). Safe to call more than once. */
 export function registerFastGradients(backendName = 'wasm'): void {
-  for (const [kernelName, kernelFunc] of [[FAST_MIRROR_PAD_GRADIENT, mirrorPadGradientInJs], [FAST_MAX_POOL_2X2_GRADIENT, maxPool2x2GradientInJs]] as const) {
+  const kernels = [[FAST_MIRROR_PAD_GRADIENT, mirrorPadGradientInJs], [FAST_MAX_POOL_2X2_GRADIENT, maxPool2x2GradientInJs], [FAST_RELU_GRADIENT, reluGradientInJs]] as const;
+  for (const [kernelName, kernelFunc] of kernels) {
     if (tf.getKernel(kernelName, backendName)) continue;
     tf.registerKernel({ kernelName, backendName, kernelFunc: kernelFunc as unknown as tf.KernelFunc });
   }

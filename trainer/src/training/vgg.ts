@@ -13,7 +13,7 @@ import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { dequantizeWeights, upsampleNearest2x, type WeightQuantization } from 'nst-video/model';
-import { FAST_MAX_POOL_2X2_GRADIENT, hasFastGradient } from '../kernels/fast-gradients.js';
+import { FAST_MAX_POOL_2X2_GRADIENT, FAST_RELU_GRADIENT, hasFastGradient } from '../kernels/fast-gradients.js';
 import { DEFAULT_VGG_PATH, VGG_LAYER_TAPS, type VggTap } from './defaults.js';
 
 /** Convs per block in VGG19. */
@@ -219,6 +219,12 @@ function padTo(x: tf.Tensor4D, height: number, width: number): tf.Tensor4D {
   return tf.pad(x, [[0, 0], [0, height - h], [0, width - w], [0, 0]]);
 }
 
+/** A ReLU's input gradient from its output: one pass where the backend has the fast kernel. */
+function reluGradient(dy: tf.Tensor4D, output: tf.Tensor4D): tf.Tensor4D {
+  if (hasFastGradient(FAST_RELU_GRADIENT)) return tf.engine().runKernel(FAST_RELU_GRADIENT, { dy, y: output }) as tf.Tensor4D;
+  return tf.mul(dy, tf.step(output));
+}
+
 /** relu(conv(x, kernel, 'same') + bias) in one kernel; differentiable with respect to x only. */
 function convBiasRelu(x: tf.Tensor4D, layer: VggLayer): tf.Tensor4D {
   const op = tf.customGrad(((input: tf.Tensor4D, save: tf.GradSaveFunc) => {
@@ -231,8 +237,7 @@ function convBiasRelu(x: tf.Tensor4D, layer: VggLayer): tf.Tensor4D {
     save([y]);
     return {
       value: y,
-      gradFunc: (dy: tf.Tensor4D, [output]: tf.Tensor[]) =>
-        tf.conv2d(tf.mul(dy, tf.step(output)) as tf.Tensor4D, layer.inputGradientKernel, 1, 'same'),
+      gradFunc: (dy: tf.Tensor4D, [output]: tf.Tensor[]) => tf.conv2d(reluGradient(dy, output as tf.Tensor4D), layer.inputGradientKernel, 1, 'same'),
     };
   }) as unknown as Parameters<typeof tf.customGrad<tf.Tensor4D>>[0]);
   return op(x) as tf.Tensor4D;
