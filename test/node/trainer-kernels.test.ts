@@ -14,6 +14,8 @@ import { conv2dBackpropFilterComposed, registerComposedConvGradients } from '../
 import { FAST_MIRROR_PAD_GRADIENT, FAST_RELU_GRADIENT, hasFastGradient, mirrorPadGradientInJs, reluGradientInJs } from '../../trainer/src/kernels/fast-gradients.js';
 import { reducePermutation, registerFastTranspose } from '../../trainer/src/kernels/fast-transpose.js';
 import { nativeAddon, nativeBfloat16, setConvolutionPrecision } from '../../trainer/src/kernels/native-kernels.js';
+import { ADAM_UPDATE_KERNEL, adamUpdateInJs } from '../../trainer/src/kernels/adam-update.js';
+import { Adam } from '../../trainer/src/training/adam.js';
 import { registerWasmKernels } from '../../trainer/src/kernels/wasm-kernels.js';
 import { mirrorPadGradient } from '../../trainer/src/kernels/mirror-pad-gradient.js';
 import { tf, useBackend } from '../support/node-backend.js';
@@ -293,6 +295,39 @@ describe('ReLU gradient from the output', () => {
     assert.deepEqual(plain(await (tf.engine().runKernel(FAST_RELU_GRADIENT, inputs) as tf.Tensor).data()), expected);
     const inJs = tf.engine().makeTensorFromTensorInfo(reluGradientInJs({ inputs, backend: tf.backend() }));
     assert.deepEqual(plain(await inJs.data()), expected);
+  });
+});
+
+describe('Adam in one kernel', () => {
+  it('three steps give tfjs ops\' weights and moments, natively (where built) and in JavaScript', async () => {
+    const threeSteps = async () => {
+      const random = seededRandom(8);
+      const fill = (n: number, spread: number) => Float32Array.from({ length: n }, () => (random() - 0.5) * spread);
+      const variables = new Map([['a', tf.variable(tf.tensor(fill(300, 2), [10, 30]))], ['b', tf.variable(tf.tensor(fill(7, 2)))]]);
+      const adam = new Adam(1e-2);
+      for (let step = 0; step < 3; step++) {
+        const gradients = new Map([...variables].map(([name, variable]) => [name, tf.tensor(fill(variable.size, step === 1 ? 1e-6 : 3), variable.shape)]));
+        adam.apply(variables, gradients);
+        tf.dispose([...gradients.values()]);
+      }
+      const state = await adam.saveState();
+      const weights = await Promise.all([...variables.values()].map((variable) => variable.data() as Promise<Float32Array>));
+      adam.dispose();
+      tf.dispose([...variables.values()]);
+      return [...weights, ...state.m.values(), ...state.v.values()];
+    };
+    await useBackend('cpu');
+    assert.equal(tf.getKernel(ADAM_UPDATE_KERNEL, 'cpu'), undefined);
+    const composed = await threeSteps();
+    await useBackend('wasm');
+    registerWasmKernels(2);
+    const oneKernel = await threeSteps();
+    tf.unregisterKernel(ADAM_UPDATE_KERNEL, 'wasm');
+    tf.registerKernel({ kernelName: ADAM_UPDATE_KERNEL, backendName: 'wasm', kernelFunc: adamUpdateInJs as unknown as tf.KernelFunc });
+    const inJs = await threeSteps();
+    for (const [what, result] of [['one kernel', oneKernel], ['JavaScript', inJs]] as const) {
+      composed.forEach((reference, i) => assert.ok(relativeError(result[i], reference) < 1e-6, `${what}: array ${i} is off by ${relativeError(result[i], reference)}`));
+    }
   });
 });
 

@@ -800,6 +800,47 @@ napi_value ReluGradient(napi_env env, napi_callback_info info) {
   return undefinedValue(env);
 }
 
+// adamUpdate(w, m, v, g, w1, m1, v1, {learningRate, beta1, beta2, epsilon, correction1,
+// correction2}): one Adam step of one variable (kernels/adam-update.ts has the formula).
+napi_value AdamUpdate(napi_env env, napi_callback_info info) {
+  Args args(env, info, 8);
+  if (args.failed) return nullptr;
+  size_t length = 0;
+  napi_get_typedarray_info(env, args.values[0], nullptr, &length, nullptr, nullptr, nullptr);
+  float* arrays[7];
+  for (size_t i = 0; i < 7; i++) arrays[i] = args.floats(i, length);
+  double a[6] = {0};
+  const char* names[6] = {"learningRate", "beta1", "beta2", "epsilon", "correction1", "correction2"};
+  for (size_t i = 0; i < 6 && !args.failed; i++) {
+    napi_value value;
+    if (napi_get_named_property(env, args.values[7], names[i], &value) != napi_ok || napi_get_value_double(env, value, &a[i]) != napi_ok) {
+      args.fail(std::string("argument 7 must hold the number ") + names[i]);
+    }
+  }
+  if (args.failed) return nullptr;
+  const float* __restrict w = arrays[0];
+  const float* __restrict m = arrays[1];
+  const float* __restrict v = arrays[2];
+  const float* __restrict g = arrays[3];
+  float* __restrict w1 = arrays[4];
+  float* __restrict m1 = arrays[5];
+  float* __restrict v1 = arrays[6];
+  // 1 - beta in double: in float, 1 - 0.999f is 0.00100005, 5e-5 off.
+  const float rate = static_cast<float>(a[0]), beta1 = static_cast<float>(a[1]), beta2 = static_cast<float>(a[2]), epsilon = static_cast<float>(a[3]);
+  const float rest1 = static_cast<float>(1 - a[1]), rest2 = static_cast<float>(1 - a[2]);
+  const float inverse1 = static_cast<float>(1 / a[4]), inverse2 = static_cast<float>(1 / a[5]);
+  const int64_t n = static_cast<int64_t>(length);
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < n; i++) {
+    float moment = beta1 * m[i] + rest1 * g[i];
+    float square = beta2 * v[i] + rest2 * g[i] * g[i];
+    m1[i] = moment;
+    v1[i] = square;
+    w1[i] = w[i] - rate * (moment * inverse1) / (std::sqrt(square * inverse2) + epsilon);
+  }
+  return undefinedValue(env);
+}
+
 // setThreads(n): the threads oneDNN's convolutions run on.
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   Args args(env, info, 1);
@@ -874,6 +915,7 @@ NAPI_MODULE_INIT() {
       {"maxPool2x2", nullptr, MaxPool2x2, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"concat", nullptr, Concat, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"reluGradient", nullptr, ReluGradient, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"adamUpdate", nullptr, AdamUpdate, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"maxPool2x2Gradient", nullptr, MaxPool2x2Gradient, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setPrecision", nullptr, SetPrecision, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -5,7 +5,8 @@
  * loops on every thread the TransformerNet's instance normalisation (+ ReLU) forward and backward
  * (FUSED_INSTANCE_NORM_KERNEL), MirrorPad, 2x2 MaxPool and Concat (whose small blocks, one pixel's
  * channels in the TransformerNet's upsampling, wasm copies one at a time in JavaScript), and the
- * one-pass MirrorPad, max-pooling and ReLU gradients of fast-gradients.ts. oneDNN is what PyTorch's CPU convolutions run on: with AVX2 or AVX-512 it
+ * one-pass MirrorPad, max-pooling and ReLU gradients of fast-gradients.ts and the Adam update of
+ * adam-update.ts. oneDNN is what PyTorch's CPU convolutions run on: with AVX2 or AVX-512 it
  * does several times the work per cycle that XNNPACK can in wasm's 128-bit SIMD, and in bfloat16
  * (setConvolutionPrecision, where the CPU has it) about twice float32's again. Together a
  * training step is 6-11x faster than on wasm alone in float32, 11x in bfloat16; every other op
@@ -23,6 +24,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { FUSED_INSTANCE_NORM_KERNEL } from 'nst-video/model';
 import type { ConvGradientAttrs } from './conv2d-gradients.js';
+import { ADAM_UPDATE_KERNEL, type AdamUpdateAttrs } from './adam-update.js';
 import { FAST_MAX_POOL_2X2_GRADIENT, FAST_MIRROR_PAD_GRADIENT, FAST_RELU_GRADIENT } from './fast-gradients.js';
 import { overrideKernel, type KernelArgs } from './override-kernel.js';
 import type { WasmHeap } from './wasm-heap.js';
@@ -41,6 +43,7 @@ interface NstNative {
   maxPool2x2(x: Float32Array, xShape: Shape4, y: Float32Array): void;
   concat(parts: Float32Array[], outer: number, y: Float32Array): void;
   reluGradient(dy: Float32Array, y: Float32Array, dx: Float32Array): void;
+  adamUpdate(w: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, w1: Float32Array, m1: Float32Array, v1: Float32Array, attrs: AdamUpdateAttrs): void;
   maxPool2x2Gradient(x: Float32Array, xShape: Shape4, pooled: Float32Array, dy: Float32Array, dx: Float32Array): void;
   instanceNormForward(x: Float32Array, xShape: Shape4, scale: Float32Array, offset: Float32Array, y: Float32Array, epsilon: number, relu: boolean): void;
   instanceNormBackward(dy: Float32Array, x: Float32Array, xShape: Shape4, scale: Float32Array, offset: Float32Array, epsilon: number, relu: boolean, dx: Float32Array, dScale: Float32Array, dOffset: Float32Array): void;
@@ -161,7 +164,7 @@ export function registerNativeKernels(threads: number, backendName = 'wasm'): { 
   const { addon, reason } = nativeAddon();
   if (!addon) return { native: false, description: `wasm (XNNPACK): ${reason}` };
   addon.setThreads(threads);
-  const replace = (kernelName: string, handle: (args: KernelArgs) => TensorInfo | undefined) => overrideKernel(kernelName, backendName, nativeKernelName(kernelName), handle);
+  const replace = (kernelName: string, handle: (args: KernelArgs) => TensorInfo | TensorInfo[] | undefined) => overrideKernel(kernelName, backendName, nativeKernelName(kernelName), handle);
   const forward = (args: KernelArgs): TensorInfo | undefined => {
     const { x, filter, bias, preluActivationWeights } = args.inputs as Record<string, TensorInfo | undefined>;
     const attrs = args.attrs as unknown as ConvAttrs;
@@ -246,6 +249,14 @@ export function registerNativeKernels(threads: number, backendName = 'wasm'): { 
   replace(FAST_RELU_GRADIENT, (args) => {
     const { dy, y } = args.inputs as Record<string, TensorInfo>;
     return computeInto(args, y.shape, (view, dx) => addon.reluGradient(view(dy), view(y), dx));
+  });
+  replace(ADAM_UPDATE_KERNEL, (args) => {
+    const { variable, m, v, gradient } = args.inputs as Record<string, TensorInfo>;
+    const heap = args.backend as WasmHeap;
+    const outputs = [variable, m, v].map((info) => heap.makeOutput(info.shape, 'float32'));
+    const view = (info: TensorInfo) => heap.typedArrayFromHeap(info);
+    addon.adamUpdate(view(variable), view(m), view(v), view(gradient), ...(outputs.map(view) as [Float32Array, Float32Array, Float32Array]), args.attrs as unknown as AdamUpdateAttrs);
+    return outputs;
   });
   registerInstanceNorm(addon, backendName);
   return { native: true, description: `${reason}, ${threads} thread${threads === 1 ? '' : 's'}` };

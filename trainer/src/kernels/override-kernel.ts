@@ -13,7 +13,7 @@ export type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: object; attrs
  * and, where it returns undefined, the kernel it replaced. A kernel already called `name` is left
  * as it is, so calling this again is harmless.
  */
-export function overrideKernel(kernelName: string, backendName: string, name: string, handle: (args: KernelArgs) => tf.TensorInfo | undefined): void {
+export function overrideKernel(kernelName: string, backendName: string, name: string, handle: (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[] | undefined): void {
   const current = tf.getKernel(kernelName, backendName);
   if (!current) throw new Error(`${name}: the ${backendName} backend has no ${kernelName} kernel to put itself in front of.`);
   if (current.kernelFunc.name === name) return;

@@ -6,6 +6,7 @@
  * the bias corrections are computed from the step count in double precision every step.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { ADAM_UPDATE_KERNEL, type AdamUpdateAttrs } from '../kernels/adam-update.js';
 
 export interface AdamState {
   step: number;
@@ -35,18 +36,28 @@ export class Adam {
   /** Applies one update; `gradients` are keyed like `variables`. */
   apply(variables: ReadonlyMap<string, tf.Variable>, gradients: ReadonlyMap<string, tf.Tensor>): void {
     this._step++;
-    const correction1 = 1 - Math.pow(this.beta1, this._step);
-    const correction2 = 1 - Math.pow(this.beta2, this._step);
+    const attrs: AdamUpdateAttrs = {
+      learningRate: this.learningRate,
+      beta1: this.beta1,
+      beta2: this.beta2,
+      epsilon: this.epsilon,
+      correction1: 1 - Math.pow(this.beta1, this._step),
+      correction2: 1 - Math.pow(this.beta2, this._step),
+    };
+    // One kernel per variable where the backend has it (kernels/adam-update.ts), else tfjs ops.
+    const oneKernel = tf.getKernel(ADAM_UPDATE_KERNEL, tf.getBackend()) !== undefined;
     tf.tidy(() => {
       for (const [name, variable] of variables) {
         const gradient = gradients.get(name);
         if (!gradient) throw new Error(`Adam: no gradient for "${name}".`);
         const m = this._moment(this._m, name, variable);
         const v = this._moment(this._v, name, variable);
-        m.assign(tf.add(tf.mul(m, this.beta1), tf.mul(gradient, 1 - this.beta1)));
-        v.assign(tf.add(tf.mul(v, this.beta2), tf.mul(tf.square(gradient), 1 - this.beta2)));
-        const update = tf.div(tf.div(m, correction1), tf.add(tf.sqrt(tf.div(v, correction2)), this.epsilon));
-        variable.assign(tf.sub(variable, tf.mul(update, this.learningRate)));
+        const [w1, m1, v1] = oneKernel
+          ? (tf.engine().runKernel(ADAM_UPDATE_KERNEL, { variable, m, v, gradient }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[])
+          : composedUpdate(variable, m, v, gradient, attrs);
+        m.assign(m1);
+        v.assign(v1);
+        variable.assign(w1);
       }
     });
   }
@@ -83,4 +94,12 @@ export class Adam {
     this._m.clear();
     this._v.clear();
   }
+}
+
+/** NstAdamUpdate's formula in tfjs ops, for backends without the kernel: new variable, m and v. */
+function composedUpdate(variable: tf.Tensor, m: tf.Tensor, v: tf.Tensor, gradient: tf.Tensor, a: AdamUpdateAttrs): tf.Tensor[] {
+  const m1 = tf.add(tf.mul(m, a.beta1), tf.mul(gradient, 1 - a.beta1));
+  const v1 = tf.add(tf.mul(v, a.beta2), tf.mul(tf.square(gradient), 1 - a.beta2));
+  const update = tf.div(tf.div(m1, a.correction1), tf.add(tf.sqrt(tf.div(v1, a.correction2)), a.epsilon));
+  return [tf.sub(variable, tf.mul(update, a.learningRate)), m1, v1];
 }
