@@ -8,8 +8,6 @@ import { ARCHITECTURE_PRESETS, initialTransformerWeights, seededRandom, transfor
 import '../../trainer/src/training/register-gradients.js';
 import { FAST_MAX_POOL_2X2_GRADIENT, hasFastGradient, maxPool2x2GradientInJs } from '../../trainer/src/kernels/fast-gradients.js';
 import { registerComposedConvGradients } from '../../trainer/src/kernels/conv2d-gradients.js';
-import { hasNativeMatMul, nativeAddon } from '../../trainer/src/kernels/native-kernels.js';
-import { registerWasmKernels } from '../../trainer/src/kernels/wasm-kernels.js';
 import { contentLoss, contentTargets, gramMatrix, gramMatrixReference, perceptualLoss, styleLoss, styleTargets, totalVariationLoss } from '../../trainer/src/training/losses.js';
 import { maxPool2x2, VggFeatures } from '../../trainer/src/training/vgg.js';
 import { tf, useBackend, useWebGpuOrWhyNot } from '../support/node-backend.js';
@@ -17,20 +15,6 @@ import { temporaryDirectory, writeTinyVgg } from '../support/trainer-fixtures.js
 
 const close = (actual: number, expected: number, tolerance = 1e-5) =>
   assert.ok(Math.abs(actual - expected) <= tolerance * Math.max(1, Math.abs(expected)), `${actual} != ${expected}`);
-
-/** gramMatrix against gramMatrixReference on a batch of 2: values per image, and the gradient. */
-async function checkGramMatrix(): Promise<void> {
-  const random = seededRandom(5);
-  const f = tf.tensor4d(Float32Array.from({ length: 2 * 3 * 5 * 4 }, () => random() * 2 - 1), [2, 3, 5, 4]);
-  const weights = tf.tensor3d(Float32Array.from({ length: 2 * 16 }, () => random() - 0.5), [2, 4, 4]);
-  const [fast, reference] = [gramMatrix, gramMatrixReference].map((gram) => tf.grad((x: tf.Tensor) => tf.sum(tf.mul(gram(x as tf.Tensor4D), weights)))(f));
-  const a = await fast.data();
-  const b = await reference.data();
-  for (let i = 0; i < a.length; i++) close(a[i], b[i], 1e-5);
-  const second = await gramMatrix(tf.slice(f, [1, 0, 0, 0], [1, 3, 5, 4]) as tf.Tensor4D).data();
-  const batched = (await gramMatrix(f).data()).slice(16);
-  for (let i = 0; i < 16; i++) close(batched[i], second[i], 1e-6);
-}
 
 describe('perceptual losses on tiny tensors (wasm)', () => {
   before(async () => {
@@ -47,7 +31,18 @@ describe('perceptual losses on tiny tensors (wasm)', () => {
     assert.deepEqual(Array.from(await gramMatrixReference(f).data()), expected);
   });
 
-  it('Gram matrix is per image in a batch, and its gradient matches the matMul definition', checkGramMatrix);
+  it('Gram matrix is per image in a batch, and its gradient matches the matMul definition', async () => {
+    const random = seededRandom(5);
+    const f = tf.tensor4d(Float32Array.from({ length: 2 * 3 * 5 * 4 }, () => random() * 2 - 1), [2, 3, 5, 4]);
+    const weights = tf.tensor3d(Float32Array.from({ length: 2 * 16 }, () => random() - 0.5), [2, 4, 4]);
+    const [fast, reference] = [gramMatrix, gramMatrixReference].map((gram) => tf.grad((x: tf.Tensor) => tf.sum(tf.mul(gram(x as tf.Tensor4D), weights)))(f));
+    const a = await fast.data();
+    const b = await reference.data();
+    for (let i = 0; i < a.length; i++) close(a[i], b[i], 1e-5);
+    const second = await gramMatrix(tf.slice(f, [1, 0, 0, 0], [1, 3, 5, 4]) as tf.Tensor4D).data();
+    const batched = (await gramMatrix(f).data()).slice(16);
+    for (let i = 0; i < 16; i++) close(batched[i], second[i], 1e-6);
+  });
 
   it('content loss is the mean squared difference', async () => {
     const loss = contentLoss(tf.tensor([1, 2, 3, 4]), tf.tensor([1, 0, 3, 7]));
@@ -154,16 +149,5 @@ describe('VGG max pooling', () => {
         assert.equal(expected.reduce((max, value, i) => Math.max(max, Math.abs(value - jsData[i])), 0), 0, 'the JavaScript kernel differs from the plain loop');
       }
     }
-  });
-});
-
-// Last in the file: it puts the native kernels in front of wasm's for good.
-describe('Gram matrix on the native BatchMatMul (F^T F without an explicit transpose)', () => {
-  it('matches the matMul definition, values and gradient', async (t) => {
-    if (!nativeAddon().addon) return t.skip(nativeAddon().reason);
-    await useBackend('wasm');
-    registerWasmKernels(2);
-    assert.ok(hasNativeMatMul());
-    await checkGramMatrix();
   });
 });

@@ -107,18 +107,6 @@ export function setConvolutionPrecision(precision: ConvolutionPrecision): void {
   else if (precision !== 'float32') throw new Error(`bfloat16 convolutions need the nst-native addon: ${nativeAddon().reason}.`);
 }
 
-/** The name of the kernel function that puts the addon in front of `kernelName` (override-kernel.ts). */
-const nativeKernelName = (kernelName: string) => `native${kernelName}`;
-
-/**
- * Whether `backendName`'s BatchMatMul is the addon's, which reads a transposed operand in place
- * (as strides) at full speed: a Gram matrix's F^T F is then 3-4x faster without an explicit
- * transpose, where wasm's own kernel is 20-50x slower with one (losses.ts).
- */
-export function hasNativeMatMul(backendName = tf.getBackend()): boolean {
-  return tf.getKernel('BatchMatMul', backendName)?.kernelFunc.name === nativeKernelName('BatchMatMul');
-}
-
 /** A conv kernel's attributes, forward (with FusedConv2D's activation) and gradients. */
 type ConvAttrs = ConvGradientAttrs & { activation?: string; inputShape?: Shape4; filterShape?: Shape4 };
 
@@ -164,7 +152,7 @@ export function registerNativeKernels(threads: number, backendName = 'wasm'): { 
   const { addon, reason } = nativeAddon();
   if (!addon) return { native: false, description: `wasm (XNNPACK): ${reason}` };
   addon.setThreads(threads);
-  const replace = (kernelName: string, handle: (args: KernelArgs) => TensorInfo | TensorInfo[] | undefined) => overrideKernel(kernelName, backendName, nativeKernelName(kernelName), handle);
+  const replace = (kernelName: string, handle: (args: KernelArgs) => TensorInfo | TensorInfo[] | undefined) => overrideKernel(kernelName, backendName, `native${kernelName}`, handle);
   const forward = (args: KernelArgs): TensorInfo | undefined => {
     const { x, filter, bias, preluActivationWeights } = args.inputs as Record<string, TensorInfo | undefined>;
     const attrs = args.attrs as unknown as ConvAttrs;

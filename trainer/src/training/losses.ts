@@ -4,28 +4,25 @@
  * losses (and gradients) averaged with weights micro/batch.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { hasNativeMatMul } from '../kernels/native-kernels.js';
 import type { VggTap } from './defaults.js';
 import type { VggFeatures } from './vgg.js';
 
 /**
  * Gram matrices [b, C, C] of features [b, H, W, C], divided by C*H*W.
  *
- * The gradient is hand-written (dF = F (dG + dG^T) / N: one product, where tfjs derives two), and
- * the transpose of F^T F explicit unless the native BatchMatMul runs it (hasNativeMatMul: it reads
- * the transposed operand in place, 3-4x faster than transposing first), because the wasm
- * backend's own BatchMatMul is 20-50x slower with `transposeA` than on contiguous operands
- * (relu4_1 at 128 px: 92 ms vs 2 ms); `gramMatrixReference` is the plain form the tests compare against.
+ * The transpose is made explicit, with a hand-written gradient (dF = F (dG + dG^T) / N), because
+ * the wasm backend's BatchMatMul is 20-50x slower with `transposeA` than on contiguous operands
+ * (relu4_1 at 128 px: 92 ms vs 2 ms), and so is the gradient tfjs derives for it;
+ * `gramMatrixReference` is the plain form the tests compare against.
  */
 export function gramMatrix(features: tf.Tensor4D): tf.Tensor3D {
   const [b, h, w, c] = features.shape;
   const n = c * h * w;
-  const transposeIntoMatMul = hasNativeMatMul();
   const gram = tf.customGrad(((f: tf.Tensor, save: tf.GradSaveFunc) => {
     const flat = tf.reshape(f, [b, h * w, c]) as tf.Tensor3D;
     save([flat]);
     return {
-      value: tf.div(transposeIntoMatMul ? tf.matMul(flat, flat, true, false) : tf.matMul(tf.transpose(flat, [0, 2, 1]), flat), n) as tf.Tensor3D,
+      value: tf.div(tf.matMul(tf.transpose(flat, [0, 2, 1]), flat), n) as tf.Tensor3D,
       gradFunc: (dy: tf.Tensor, [saved]: tf.Tensor[]) => {
         const symmetric = tf.div(tf.add(dy, tf.transpose(dy, [0, 2, 1])), n) as tf.Tensor3D;
         return [tf.reshape(tf.matMul(saved as tf.Tensor3D, symmetric), [b, h, w, c])];
