@@ -56,10 +56,11 @@ describe('WebGPU in Node', () => {
     const style = join(root, 'style.png');
     await sharp(Buffer.from(Array.from({ length: 40 * 40 * 3 }, (_, i) => (i * 31) % 256)), { raw: { width: 40, height: 40, channels: 3 } }).png().toFile(style);
     const vgg = await writeTinyVgg(join(root, 'vgg'));
+    // Both in float32 (wasm's native convolutions would otherwise be bfloat16 where the CPU has it).
     const trainOn = async (backend: string) => {
       const out = join(root, backend);
       nst(['train', '--style', style, '--content', photos, '--vgg', vgg, '--out', out, '--arch', 'slim', '--size', '32', '--batch', '2',
-        '--steps', '3', '--lr', '1e-2', '--preview-every', '0', '--backend', backend]);
+        '--steps', '3', '--lr', '1e-2', '--preview-every', '0', '--backend', backend, '--precision', 'float32']);
       const log = (await readFile(join(out, 'train-log.jsonl'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as Record<string, number>);
       return { log, weights: (await readCheckpoint(join(out, 'checkpoint.nst'))).weights };
     };
