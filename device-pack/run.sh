@@ -7,7 +7,8 @@
 #   3. WebGPU training bench: full and slim at 128 and 256 px, batch 1 and 4 -> bench.jsonl
 #   4. the PyTorch reference, fp32, the same configurations on the same GPU -> torch-ref.jsonl
 #   5. for the time left, `nst train` of each STYLE in turn (a style image of
-#      ../shared/data/styles, optionally :arch:size:batch), checkpointing every minute and
+#      ../shared/data/styles, optionally :arch:size:batch:init:content-weight, init a model
+#      folder of this checkout such as training/NAME, which the run starts from), checkpointing every minute and
 #      stopped with SIGINT (checkpoint and model written) before the budget ends -> train-NAME.tar
 # Everything lands in $OUT as at most 8 files (run.log too), which is what comes back.
 #
@@ -15,8 +16,8 @@
 #                                                              starry_night:slim:256:4)
 #   device/run.sh --rehearse [BUDGET]   here, on lavapipe (npm run setup:vulkan), tiny sizes, 180 s,
 #                                       into tmp/device-rehearsal; never touches the system
-# Each run uses the gallery's measured recipe (README "The recipe"): --content-weight auto, centre
-# crops, the style image at twice the crop size on its long side. NST_TRAIN_ARGS adds flags to
+# Each run uses the gallery's measured recipe (README "The recipe"): --content-weight auto (or the
+# style's own), centre crops, the style image at twice the crop size on its long side. NST_TRAIN_ARGS adds flags to
 # every `nst train` and overrides those (e.g. "--steps 3000 --lr-final 2e-4"). A style whose
 # device/resume/NAME/checkpoint.nst exists (a run that came back, unpacked there) is resumed.
 # The phases before training stop after at most NST_INFERENCE_S (90), NST_TRAIN_BENCH_S (180) and
@@ -136,8 +137,13 @@ fi
 # Training: the time left, shared by the styles not yet run; each checkpoints into $OUT as it goes.
 mkdir -p "$OUT/train"
 for i in "${!styles[@]}"; do
-  IFS=: read -r style arch size batch <<< "${styles[$i]}"
-  arch=${arch:-slim} size=${size:-256} batch=${batch:-4}
+  IFS=: read -r style arch size batch init weight <<< "${styles[$i]}"
+  arch=${arch:-slim} size=${size:-256} batch=${batch:-4} weight=${weight:-auto}
+  start=()
+  if [ -n "$init" ]; then
+    [ -e "$pack/../$init" ] || { log "train $style: no model $init in this checkout (give a folder such as training/NAME)"; continue; }
+    start=(--init "$(cd "$pack/.." && pwd)/$init")
+  fi
   name=$style-$arch-$size
   image=../shared/data/styles/$style.jpg
   if [ ! -f "$image" ]; then log "train $name: no style image $image (styles: $(ls ../shared/data/styles | tr '\n' ' '))"; continue; fi
@@ -155,7 +161,7 @@ for i in "${!styles[@]}"; do
   # shellcheck disable=SC2086 # NST_TRAIN_ARGS is a list of flags
   phase "train $name${resume:+ (resumed)}" "$slice" "$node" src/nst-device.mjs train --style "$image" --content ../shared/data/content/imagenet \
     --vgg ../shared/data/vgg19 --out "$OUT/train/$name" --arch "$arch" --size "$size" --batch "$batch" --backend webgpu --checkpoint-every "$checkpoint_every" \
-    --content-weight auto --crop center --style-long-side $((2 * size)) "${schedule[@]}" "${resume[@]}" ${NST_TRAIN_ARGS:-} 2>> "$OUT/run.log"
+    --content-weight "$weight" --crop center --style-long-side $((2 * size)) "${start[@]}" "${schedule[@]}" "${resume[@]}" ${NST_TRAIN_ARGS:-} 2>> "$OUT/run.log"
   tail -n 1 "$OUT/train/$name/train-log.jsonl" 2>/dev/null | while read -r line; do log "train $name, last step: $line"; done
 done
 
