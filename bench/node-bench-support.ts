@@ -10,14 +10,14 @@ import { emit } from './bench-support.js';
 /**
  * Runs `script` once per wasm thread count in NST_BENCH_THREADS (default: 1 and every core), each
  * in its own process because a wasm thread pool is fixed for the life of a process. The child sees
- * its count in NST_BENCH_CHILD_THREADS and prints rows as usual; its rows are returned here.
+ * its count in NST_BENCH_CHILD_THREADS (and `env`) and prints rows as usual; its rows are returned here.
  */
-export function rowsPerThreadCount(script: string): Record<string, unknown>[] {
+export function rowsPerThreadCount(script: string, env: Record<string, string> = {}): Record<string, unknown>[] {
   const counts = [...new Set((process.env.NST_BENCH_THREADS ?? `1,${availableCores()}`).split(',').map(Number))];
   const rows: Record<string, unknown>[] = [];
   for (const threads of counts) {
     const child = spawnSync(process.execPath, ['--import', 'tsx', script], {
-      env: { ...process.env, NST_BENCH_CHILD_THREADS: String(threads), NST_BENCH_FIRST_CHILD: threads === counts[0] ? '1' : '' },
+      env: { ...process.env, NST_BENCH_CHILD_THREADS: String(threads), NST_BENCH_FIRST_CHILD: threads === counts[0] ? '1' : '', ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
       encoding: 'utf8',
       maxBuffer: 64 * 2 ** 20,

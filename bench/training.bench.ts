@@ -9,7 +9,8 @@
  * count (NST_BENCH_THREADS, default 1 and every core), and every row carries PyTorch's time for
  * the same step on this CPU, measured after ours (bench-support.ts). wasm runs once per
  * convolution precision (NST_BENCH_PRECISIONS, default float32,bfloat16; bfloat16 where the CPU
- * has it), against PyTorch at the same precision (bf16: autocast).
+ * has it), each in processes of its own (in one process the second precision's steps measured up
+ * to 25 % slower), against PyTorch at the same precision (bf16: autocast).
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -83,17 +84,17 @@ if (![VGG, STYLE, PHOTOS].every((path) => existsSync(path))) {
     // Other backends do not depend on the wasm thread count: the first child alone runs them.
     if (backend !== 'wasm' && !process.env.NST_BENCH_FIRST_CHILD) continue;
     await selectNodeBackend(backend, { threads });
-    for (const precision of backend === 'wasm' ? PRECISIONS : ['float32' as const]) {
-      const bfloat16 = nativeBfloat16();
-      if (precision === 'bfloat16' && !bfloat16.available) {
-        emit({ bench: 'training', backend, threads, precision, skipped: bfloat16.reason });
-        continue;
-      }
-      for (const { arch, size, batch } of CONFIGS) await benchConfig(backend, precision, arch, size, batch);
+    const precision = ((backend === 'wasm' && process.env.NST_BENCH_CHILD_PRECISION) || 'float32') as ConvolutionPrecision;
+    const bfloat16 = nativeBfloat16();
+    if (precision === 'bfloat16' && !bfloat16.available) {
+      emit({ bench: 'training', backend, threads, precision, skipped: bfloat16.reason });
+      continue;
     }
+    for (const { arch, size, batch } of CONFIGS) await benchConfig(backend, precision, arch, size, batch);
   }
 } else {
-  const rows = rowsPerThreadCount('bench/training.bench.ts');
+  // Other backends than wasm run in the first precision's children only.
+  const rows = PRECISIONS.flatMap((precision, i) => rowsPerThreadCount('bench/training.bench.ts', { NST_BENCH_CHILD_PRECISION: precision, ...(i > 0 && { NST_BENCH_FIRST_CHILD: '' }) }));
   const sizes = [...new Set(CONFIGS.map((c) => `${c.size}x${c.size}`))].join(',');
   const batches = [...new Set(CONFIGS.map((c) => c.batch))].join(',');
   const archs = [...new Set(CONFIGS.map((c) => c.arch))].join(',');
