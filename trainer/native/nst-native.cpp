@@ -87,6 +87,16 @@ struct Args {
     return static_cast<float*>(data);
   }
 
+  // Arguments first .. first+count-1: Float32Arrays all as long as the first one.
+  std::vector<float*> sameLengthFloats(size_t first, size_t count, int64_t& length) {
+    size_t elements = 0;
+    if (!failed) napi_get_typedarray_info(env, values[first], nullptr, &elements, nullptr, nullptr, nullptr);
+    std::vector<float*> arrays(count);
+    for (size_t i = 0; i < count; i++) arrays[i] = floats(first + i, elements);
+    length = static_cast<int64_t>(elements);
+    return arrays;
+  }
+
   bool isNull(size_t index) {
     napi_valuetype type;
     napi_typeof(env, values[index], &type);
@@ -784,14 +794,12 @@ napi_value Concat(napi_env env, napi_callback_info info) {
 // reluGradient(dy, y, dx): a ReLU's input gradient from its output, dy where y > 0.
 napi_value ReluGradient(napi_env env, napi_callback_info info) {
   Args args(env, info, 3);
+  int64_t n = 0;
+  auto arrays = args.sameLengthFloats(0, 3, n);
   if (args.failed) return nullptr;
-  size_t length = 0;
-  napi_get_typedarray_info(env, args.values[1], nullptr, &length, nullptr, nullptr, nullptr);
-  float* dy = args.floats(0, length);
-  float* y = args.floats(1, length);
-  float* dx = args.floats(2, length);
-  if (args.failed) return nullptr;
-  const int64_t n = static_cast<int64_t>(length);
+  const float* __restrict dy = arrays[0];
+  const float* __restrict y = arrays[1];
+  float* __restrict dx = arrays[2];
 #pragma omp parallel for simd schedule(static)
   for (int64_t i = 0; i < n; i++) {
     float g = dy[i];  // loaded either way, so that the select needs no branch
@@ -804,11 +812,8 @@ napi_value ReluGradient(napi_env env, napi_callback_info info) {
 // correction2}): one Adam step of one variable (kernels/adam-update.ts has the formula).
 napi_value AdamUpdate(napi_env env, napi_callback_info info) {
   Args args(env, info, 8);
-  if (args.failed) return nullptr;
-  size_t length = 0;
-  napi_get_typedarray_info(env, args.values[0], nullptr, &length, nullptr, nullptr, nullptr);
-  float* arrays[7];
-  for (size_t i = 0; i < 7; i++) arrays[i] = args.floats(i, length);
+  int64_t n = 0;
+  auto arrays = args.sameLengthFloats(0, 7, n);
   double a[6] = {0};
   const char* names[6] = {"learningRate", "beta1", "beta2", "epsilon", "correction1", "correction2"};
   for (size_t i = 0; i < 6 && !args.failed; i++) {
@@ -829,7 +834,6 @@ napi_value AdamUpdate(napi_env env, napi_callback_info info) {
   const float rate = static_cast<float>(a[0]), beta1 = static_cast<float>(a[1]), beta2 = static_cast<float>(a[2]), epsilon = static_cast<float>(a[3]);
   const float rest1 = static_cast<float>(1 - a[1]), rest2 = static_cast<float>(1 - a[2]);
   const float inverse1 = static_cast<float>(1 / a[4]), inverse2 = static_cast<float>(1 / a[5]);
-  const int64_t n = static_cast<int64_t>(length);
 #pragma omp parallel for simd schedule(static)
   for (int64_t i = 0; i < n; i++) {
     float moment = beta1 * m[i] + rest1 * g[i];
