@@ -78,12 +78,13 @@ export const TRAINING_PRECISIONS = ['auto', 'float32', 'bfloat16'] as const;
 export type TrainingPrecision = (typeof TRAINING_PRECISIONS)[number];
 export const DEFAULT_PRECISION: TrainingPrecision = 'auto';
 /**
- * Number of pixels a wasm micro-batch may hold: two 256 px photos. wasm's heap ends at 4 GiB; a
- * `full` step at 256 px (native kernels, shared Identity) peaks at 1.0 GiB for one photo and
- * 1.8 GiB for two, so four would come near the end. Two in one pass are 12-20 % faster than two
- * passes of one (the convolutions' kernels are reordered once, and their products are larger).
+ * Number of pixels a wasm micro-batch may hold: one 256 px photo. Two would fit (a `full` step at
+ * 256 px peaks at 1.0 GiB of wasm's 4 GiB heap with one photo a pass, 1.8 GiB with two) and are
+ * ~5 % faster on an idle 2-core machine at 2 threads, but 15 % slower at 1 thread beside another
+ * run (the way two styles train side by side): twice the tensors no longer stay in cache, and the
+ * copies, ReLU and padding gradients and sums take twice as long per photo.
  */
-export const WASM_MICRO_BATCH_PIXELS = 2 * 256 * 256;
+export const WASM_MICRO_BATCH_PIXELS = 256 * 256;
 export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp'] as const;
 /** How many photos `nst eval` uses at most, at --size. */
 export const DEFAULT_EVAL_IMAGES = 32;
