@@ -80,9 +80,10 @@ export const DEFAULT_PRECISION: TrainingPrecision = 'auto';
 /**
  * Number of pixels a wasm micro-batch may hold: one 256 px photo. Two would fit (a `full` step at
  * 256 px peaks at 1.0 GiB of wasm's 4 GiB heap with one photo a pass, 1.8 GiB with two) and are
- * ~5 % faster on an idle 2-core machine at 2 threads, but 15 % slower at 1 thread beside another
- * run (the way two styles train side by side): twice the tensors no longer stay in cache, and the
- * copies, ReLU and padding gradients and sums take twice as long per photo.
+ * ~5 % faster at 2 threads on an idle 2-core machine, as fast for two runs side by side at a
+ * thread each (0.95 against 0.93 steps/s each), but 15 % slower at 1 thread when a third process
+ * competes: twice the tensors fall out of the shared cache, and the padding and ReLU gradients,
+ * sums and Gram products take up to twice as long per photo. One is the robust choice.
  */
 export const WASM_MICRO_BATCH_PIXELS = 256 * 256;
 export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp'] as const;
