@@ -1,7 +1,8 @@
 // nst-native: the trainer's heavy kernels for the tfjs wasm backend, natively: convolutions and
 // matrix products on oneDNN (the library PyTorch's CPU convolutions run on), and the TransformerNet's
-// instance normalisation, mirror padding, VGG's 2x2 max pooling (each forward and backward) and
-// Concat as vectorised loops on OpenMP's threads. Node-API (C), so one build serves every Node version.
+// instance normalisation, mirror padding, VGG's 2x2 max pooling (each forward and backward),
+// Concat, VGG's ReLU gradient and Adam's update as vectorised loops on OpenMP's threads. Node-API
+// (C), so one build serves every Node version.
 //
 // Every function works on float32 arrays the caller owns (views of the wasm heap): NHWC images,
 // HWIO kernels, results written into the array given for them. Shapes, strides and the padding

@@ -11,8 +11,8 @@
  *
  * Each is a kernel of its own name on the wasm backend only; the gradient functions use it when
  * the current backend has it (`hasFastGradient`) and the composed form everywhere else, which the
- * tests compare it with. Where the nst-native addon is built, its versions of both (vectorised,
- * on every thread) take the names over (native-kernels.ts); these serve wasm without it.
+ * tests compare it with. Where the nst-native addon is built, its versions of all three
+ * (vectorised, on every thread) take the names over (native-kernels.ts); these serve wasm without it.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { WasmHeap } from './wasm-heap.js';

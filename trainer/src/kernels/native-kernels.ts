@@ -134,11 +134,16 @@ function gradientGeometry(attrs: ConvAttrs, xShape: number[], filterShape: numbe
  * after the allocation (growing the heap detaches earlier ones).
  */
 function computeInto(args: KernelArgs, shape: number[], compute: (view: (info: TensorInfo) => Float32Array, out: Float32Array) => void): TensorInfo {
+  return computeIntoEach(args, [shape], (view, [out]) => compute(view, out))[0];
+}
+
+/** computeInto for a kernel with several outputs, of `shapes`. */
+function computeIntoEach(args: KernelArgs, shapes: number[][], compute: (view: (info: TensorInfo) => Float32Array, outs: Float32Array[]) => void): TensorInfo[] {
   const backend = args.backend as WasmHeap;
-  const out = backend.makeOutput(shape, 'float32');
+  const outputs = shapes.map((shape) => backend.makeOutput(shape, 'float32'));
   const view = (info: TensorInfo) => backend.typedArrayFromHeap(info);
-  compute(view, view(out));
-  return out;
+  compute(view, outputs.map(view));
+  return outputs;
 }
 
 /**
@@ -240,11 +245,9 @@ export function registerNativeKernels(threads: number, backendName = 'wasm'): { 
   });
   replace(ADAM_UPDATE_KERNEL, (args) => {
     const { variable, m, v, gradient } = args.inputs as Record<string, TensorInfo>;
-    const heap = args.backend as WasmHeap;
-    const outputs = [variable, m, v].map((info) => heap.makeOutput(info.shape, 'float32'));
-    const view = (info: TensorInfo) => heap.typedArrayFromHeap(info);
-    addon.adamUpdate(view(variable), view(m), view(v), view(gradient), ...(outputs.map(view) as [Float32Array, Float32Array, Float32Array]), args.attrs as unknown as AdamUpdateAttrs);
-    return outputs;
+    return computeIntoEach(args, [variable.shape, m.shape, v.shape], (view, [w1, m1, v1]) =>
+      addon.adamUpdate(view(variable), view(m), view(v), view(gradient), w1, m1, v1, args.attrs as unknown as AdamUpdateAttrs),
+    );
   });
   registerInstanceNorm(addon, backendName);
   return { native: true, description: `${reason}, ${threads} thread${threads === 1 ? '' : 's'}` };
@@ -277,11 +280,9 @@ function registerInstanceNorm(addon: NstNative, backendName: string): void {
     kernelFunc: ((args: KernelArgs) => {
       const { dy, x, scale, offset } = args.inputs as Record<string, TensorInfo>;
       const { epsilon, relu } = args.attrs as unknown as InstanceNormAttrs;
-      const heap = args.backend as WasmHeap;
-      const [dx, dScale, dOffset] = [x.shape, scale.shape, offset.shape].map((shape) => heap.makeOutput(shape, 'float32'));
-      const view = (info: TensorInfo) => heap.typedArrayFromHeap(info);
-      addon.instanceNormBackward(view(dy), view(x), fourAxes(x), view(scale), view(offset), epsilon, relu, view(dx), view(dScale), view(dOffset));
-      return [dx, dScale, dOffset];
+      return computeIntoEach(args, [x.shape, scale.shape, offset.shape], (view, [dx, dScale, dOffset]) =>
+        addon.instanceNormBackward(view(dy), view(x), fourAxes(x), view(scale), view(offset), epsilon, relu, dx, dScale, dOffset),
+      );
     }) as unknown as tf.KernelFunc,
   });
   // One gradient kernel gives all three gradients; it runs when the tape reaches this node, so
