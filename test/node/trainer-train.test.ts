@@ -138,6 +138,15 @@ describe('nst train (wasm, tiny loss network)', () => {
     assert.ok(Math.abs(sum((t) => t.model) - report.styleLoss) < 1e-9 * report.styleLoss);
     assert.ok(Math.abs(sum((t) => t.identity) - report.identityStyleLoss) < 1e-9 * report.identityStyleLoss);
     for (const [, terms] of byLayer) assert.ok(Math.abs(terms.percentOfIdentity - (100 * terms.model) / terms.identity) < 1e-9 * terms.percentOfIdentity);
+    // Photo by photo, averaging to the means.
+    const byPhoto = report.byPhoto as { file: string; contentLoss: number; styleLoss: number; identityStyleLoss: number; stylePercentOfIdentity: number }[];
+    assert.equal(byPhoto.length, 3);
+    assert.equal(new Set(byPhoto.map((p) => p.file)).size, 3);
+    const mean = (pick: (p: (typeof byPhoto)[number]) => number) => byPhoto.reduce((total, p) => total + pick(p), 0) / byPhoto.length;
+    assert.ok(Math.abs(mean((p) => p.contentLoss) - report.contentLoss) < 1e-9 * report.contentLoss);
+    assert.ok(Math.abs(mean((p) => p.styleLoss) - report.styleLoss) < 1e-9 * report.styleLoss);
+    assert.ok(Math.abs(mean((p) => p.identityStyleLoss) - report.identityStyleLoss) < 1e-9 * report.identityStyleLoss);
+    for (const p of byPhoto) assert.ok(Math.abs(p.stylePercentOfIdentity - (100 * p.styleLoss) / p.identityStyleLoss) < 1e-9 * p.stylePercentOfIdentity);
   });
 
   it('--crop center reuses each photo\'s content features from the second epoch on, with the losses of recomputing them', async () => {

@@ -45,6 +45,16 @@ export interface EvaluationResult {
    * the painting is left, e.g. in colour and fine texture (relu1_1, relu2_1) or in larger shapes.
    */
   styleLossByLayer: Record<string, { model: number; identity: number; percentOfIdentity: number }>;
+  /** Each photo's figures, in the order read: which kinds of picture a model paints worst. */
+  byPhoto: PhotoScore[];
+}
+
+export interface PhotoScore {
+  file: string;
+  contentLoss: number;
+  styleLoss: number;
+  identityStyleLoss: number;
+  stylePercentOfIdentity: number;
 }
 
 /** Runs `model` on centre crops of the first `limit` photos (sorted by path) and scores the outputs. */
@@ -68,6 +78,8 @@ export async function evaluateModel(model: StyleModel, options: EvaluateOptions)
   };
   const layers = options.styleLayers.length;
   const sums = { content: 0, style: new Array<number>(layers).fill(0), identityStyle: new Array<number>(layers).fill(0) };
+  const total = (values: number[]) => values.reduce((a, b) => a + b, 0);
+  const byPhoto: PhotoScore[] = [];
   let count = 0;
   let unreadable = 0;
   try {
@@ -90,6 +102,8 @@ export async function evaluateModel(model: StyleModel, options: EvaluateOptions)
         sums.style[i] += style[i];
         sums.identityStyle[i] += style[layers + i];
       }
+      const [styleLoss, identityStyleLoss] = [total(style.slice(0, layers)), total(style.slice(layers))];
+      byPhoto.push({ file, contentLoss: content, styleLoss, identityStyleLoss, stylePercentOfIdentity: (100 * styleLoss) / identityStyleLoss });
       count++;
     }
   } finally {
@@ -97,7 +111,6 @@ export async function evaluateModel(model: StyleModel, options: EvaluateOptions)
     vgg.dispose();
   }
   if (count === 0) throw new Error(`None of the photos in "${options.content}" could be read.`);
-  const total = (values: number[]) => values.reduce((a, b) => a + b, 0);
   return {
     photos: count,
     unreadable,
@@ -115,5 +128,6 @@ export async function evaluateModel(model: StyleModel, options: EvaluateOptions)
         { model: sums.style[i] / count, identity: sums.identityStyle[i] / count, percentOfIdentity: (100 * sums.style[i]) / sums.identityStyle[i] },
       ]),
     ),
+    byPhoto,
   };
 }
