@@ -17,7 +17,7 @@
 #   device/run.sh --rehearse [BUDGET]   here, on lavapipe (npm run setup:vulkan), tiny sizes, 180 s,
 #                                       into tmp/device-rehearsal; never touches the system
 # Each run uses the gallery's measured recipe (README "The recipe"): --content-weight auto (or the
-# style's own), centre crops, the style image at twice the crop size on its long side. NST_TRAIN_ARGS adds flags to
+# style's own), random crops (better than centre crops on photos never trained on, training/README), the style image at twice the crop size on its long side. NST_TRAIN_ARGS adds flags to
 # every `nst train` and overrides those (e.g. "--steps 3000 --lr-final 2e-4"). A style whose
 # device/resume/NAME/checkpoint.nst exists (a run that came back, unpacked there) is resumed.
 # The phases before training stop after at most NST_INFERENCE_S (90), NST_TRAIN_BENCH_S (180) and
@@ -161,7 +161,7 @@ for i in "${!styles[@]}"; do
   # shellcheck disable=SC2086 # NST_TRAIN_ARGS is a list of flags
   phase "train $name${resume:+ (resumed)}" "$slice" "$node" src/nst-device.mjs train --style "$image" --content ../shared/data/content/imagenet \
     --vgg ../shared/data/vgg19 --out "$OUT/train/$name" --arch "$arch" --size "$size" --batch "$batch" --backend webgpu --checkpoint-every "$checkpoint_every" \
-    --content-weight "$weight" --crop center --style-long-side $((2 * size)) "${start[@]}" "${schedule[@]}" "${resume[@]}" ${NST_TRAIN_ARGS:-} 2>> "$OUT/run.log"
+    --content-weight "$weight" --crop random --style-long-side $((2 * size)) "${start[@]}" "${schedule[@]}" "${resume[@]}" ${NST_TRAIN_ARGS:-} 2>> "$OUT/run.log"
   tail -n 1 "$OUT/train/$name/train-log.jsonl" 2>/dev/null | while read -r line; do log "train $name, last step: $line"; done
 done
 
