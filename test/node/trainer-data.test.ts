@@ -6,10 +6,11 @@ import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import h5wasm from 'h5wasm/node';
+import sharp from 'sharp';
 import { seededRandom } from 'nst-video/model';
 import { buildProgram } from '../../trainer/src/cli.js';
 import { parseCheckpointEvery } from '../../trainer/src/cli-options.js';
-import { listImages, TrainingData } from '../../trainer/src/training/dataset.js';
+import { CENTRE_CROP, listImages, loadSquareCrop, TrainingData } from '../../trainer/src/training/dataset.js';
 import { readKerasVgg19, writeVggModel } from '../../trainer/src/training/vgg-import.js';
 import { readVggWeights, VGG19_BLOCKS, VGG19_LAYERS } from '../../trainer/src/training/vgg.js';
 import { temporaryDirectory, writePhotos } from '../support/trainer-fixtures.js';
@@ -69,7 +70,7 @@ describe('training photos', () => {
     await writePhotos(root, 2);
     const files = await listImages(root);
     const cropsOfEachPhoto = async (crop: 'random' | 'center') => {
-      const data = new TrainingData(root, files, 16, 3, () => {}, undefined, crop);
+      const data = new TrainingData(root, files, 16, 3, () => {}, undefined, { mode: crop, maxZoom: 1 });
       const seen = new Map<string, Float32Array[]>();
       for (let i = 0; i < 6; i++) {
         const batch = await data.nextBatch(1);
@@ -79,6 +80,38 @@ describe('training photos', () => {
     };
     for (const crops of await cropsOfEachPhoto('center')) for (const pixels of crops) assert.deepEqual(pixels, crops[0]);
     assert.ok((await cropsOfEachPhoto('random')).some((crops) => crops.some((pixels) => !pixels.every((v, i) => v === crops[0][i]))));
+  });
+
+  it('--crop-zoom: a zoomed crop is cut from the photo scaled up, so it covers less of it; 1 draws the crops of no zoom', async () => {
+    const root = await temporaryDirectory('zoom');
+    // Red rises from 0 at the left edge to 255 at the right: a crop's red range is the share of the width it covers.
+    const [width, height] = [96, 64];
+    const ramp = Buffer.alloc(width * height * 3);
+    for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) ramp[(y * width + x) * 3] = Math.round((255 * x) / (width - 1));
+    await sharp(ramp, { raw: { width, height, channels: 3 } }).png().toFile(join(root, 'ramp.png'));
+    const redRange = (pixels: Float32Array) => {
+      const reds = pixels.filter((_, i) => i % 3 === 0);
+      return Math.max(...reds) - Math.min(...reds);
+    };
+    const plain = await loadSquareCrop(join(root, 'ramp.png'), 32);
+    const zoomed = await loadSquareCrop(join(root, 'ramp.png'), 32, { ...CENTRE_CROP, zoom: 2 });
+    // The unzoomed square is 2/3 of the width (170 of red), the zoomed one 1/3 (85), both centred on 127.5.
+    assert.ok(Math.abs(redRange(plain) - 170) < 12, `unzoomed red range ${redRange(plain)}`);
+    assert.ok(Math.abs(redRange(zoomed) - 85) < 12, `zoomed red range ${redRange(zoomed)}`);
+    const mean = (pixels: Float32Array) => pixels.filter((_, i) => i % 3 === 0).reduce((a, b) => a + b, 0) / (pixels.length / 3);
+    assert.ok(Math.abs(mean(zoomed) - 127.5) < 4 && Math.abs(mean(plain) - 127.5) < 4);
+
+    // Random crops with zoom: some of them narrower than any unzoomed crop; a maxZoom of 1 changes nothing.
+    const files = await listImages(root);
+    const crops = async (maxZoom: number) => {
+      const data = new TrainingData(root, files, 32, 3, () => {}, undefined, { mode: 'random', maxZoom });
+      return Promise.all(Array.from({ length: 8 }, async () => (await data.nextBatch(1)).pixels));
+    };
+    const [unzoomed, zoomedRandom] = [await crops(1), await crops(2)];
+    assert.deepEqual(unzoomed, await Promise.all(Array.from({ length: 8 }, async (_, i) => (await crops(1))[i])));
+    assert.ok(unzoomed.every((pixels) => redRange(pixels) > 158), unzoomed.map(redRange).join(', '));
+    assert.ok(zoomedRandom.some((pixels) => redRange(pixels) < 140), zoomedRandom.map(redRange).join(', '));
+    assert.ok(zoomedRandom.every((pixels) => redRange(pixels) > 73));
   });
 });
 

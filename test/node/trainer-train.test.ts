@@ -303,6 +303,14 @@ describe('nst train (wasm, tiny loss network)', () => {
     const out = join(setup.root, 'run');
     await train(options(setup, out, { steps: 1, previewEvery: 0 }));
     await assert.rejects(train(options(setup, out, { steps: 2, resume: true, size: 36, explicitOptions: new Set(['size']) })), /--size is 36 but the checkpoint was trained with 32/);
+    await assert.rejects(train(options(setup, out, { steps: 2, resume: true, crop: 'random', cropZoom: 1.5, explicitOptions: new Set(['cropZoom']) })), /--crop-zoom is 1.5 but the checkpoint was trained with 1/);
+    // Zoom is for random crops: centre crops are refused one before anything loads.
+    await assert.rejects(train(options(setup, join(setup.root, 'zoomed-centre'), { steps: 1, crop: 'center', cropZoom: 1.5 })), /--crop-zoom zooms random crops: use it with --crop random/);
+    const zoomed = join(setup.root, 'zoomed');
+    await train(options(setup, zoomed, { steps: 1, crop: 'random', cropZoom: 1.5, previewEvery: 0 }));
+    const record = (await loadStyleModelFromDisk(zoomed)).metadata.training as Record<string, unknown>;
+    assert.equal(record.crop, 'random');
+    assert.equal(record.cropZoom, 1.5);
   });
 
   it('--init starts a new run from a trained model\'s weights, growing a smaller network into --arch', async () => {

@@ -56,6 +56,13 @@ export function nonNegativeNumber(value: string): number {
   return parsed;
 }
 
+/** A number of at least 1: a factor that only enlarges. */
+export function factorOfAtLeastOne(value: string): number {
+  const parsed = number(value);
+  if (!(parsed >= 1)) throw new InvalidArgumentError('Expected a number of at least 1.');
+  return parsed;
+}
+
 export function unit(value: string): number {
   const parsed = number(value);
   if (!(parsed >= 0 && parsed <= 1)) throw new InvalidArgumentError('Expected a number from 0 to 1.');

@@ -18,7 +18,7 @@ import * as defaults from './training/defaults.js';
 import { CROP_MODES } from './training/dataset.js';
 import { parseVggTap } from './training/vgg.js';
 import { NODE_BACKENDS } from './node-backend.js';
-import { atLeast, flag, integer, nonNegativeNumber, parseCheckpointEvery, positiveNumber, threadsOption, unit } from './cli-options.js';
+import { atLeast, factorOfAtLeastOne, flag, integer, nonNegativeNumber, parseCheckpointEvery, positiveNumber, threadsOption, unit } from './cli-options.js';
 import { TRAINER_VERSION } from './version.js';
 import { EXIT_CODES_HELP, EXIT_DONE, EXIT_ERROR, EXIT_USAGE, exitCodeForSignal, InterruptedError, UsageError } from './exit-codes.js';
 
@@ -113,6 +113,11 @@ export function buildProgram(): Command {
       new Option('--crop <mode>', 'how photos are cut to --size squares: random (place and mirror drawn each time) or center (the same crop every epoch, so each photo\'s content features are computed once and kept; see --content-cache)')
         .choices(CROP_MODES)
         .default(defaults.DEFAULT_CROP),
+    )
+    .addOption(
+      new Option('--crop-zoom <factor>', 'random crops zoom in by up to this factor, drawn each time (the square covers 1/zoom of the photo\'s short side): more variety from the same photos; 1 never zooms')
+        .argParser(factorOfAtLeastOne)
+        .default(defaults.DEFAULT_CROP_ZOOM),
     )
     .addOption(new Option('--content-cache <MiB>', 'memory for the kept content features with --crop center (2 MiB per photo at 256 px; 0: recompute every step)').argParser(atLeast(0)).default(defaults.DEFAULT_CONTENT_CACHE_MIB))
     .addOption(

@@ -43,7 +43,7 @@ export async function autoContentWeight(
     if (photos === AUTO_CONTENT_WEIGHT_PHOTOS) break;
     let pixels: Float32Array;
     try {
-      pixels = await loadSquareCrop(join(directory, file), size, 0.5, 0.5, false);
+      pixels = await loadSquareCrop(join(directory, file), size);
     } catch {
       continue;
     }

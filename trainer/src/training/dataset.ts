@@ -23,6 +23,30 @@ import { SeededRng } from './rng.js';
 export const CROP_MODES = ['random', 'center'] as const;
 export type CropMode = (typeof CROP_MODES)[number];
 
+/**
+ * How training crops are cut: the mode, and for random crops the most they zoom in. A zoom z
+ * scales the photo so its short side is z times the crop's before the square is cut, so the
+ * square covers 1/z of the short side: the same photo gives crops of other scales and places.
+ * Zooms are drawn log-uniformly from [1, maxZoom]; 1 is every crop at the full short side.
+ */
+export interface CropSettings {
+  mode: CropMode;
+  maxZoom: number;
+}
+
+/** Where a square is cut from a photo (see loadSquareCrop). */
+export interface CropPlacement {
+  /** Position in [0, 1) across the room left beside the square: 0.5, 0.5 is the centre. */
+  u: number;
+  v: number;
+  /** Mirror left to right. */
+  flip: boolean;
+  /** The photo's short side is scaled to `zoom` times the square's before it is cut (>= 1). */
+  zoom: number;
+}
+
+export const CENTRE_CROP: CropPlacement = { u: 0.5, v: 0.5, flip: false, zoom: 1 };
+
 export interface DataState {
   rngState: number;
   epoch: number;
@@ -66,15 +90,17 @@ export async function listImages(directory: string): Promise<string[]> {
 }
 
 /**
- * Decodes an image, scales it so its short side is `size` and cuts a size x size square whose
- * position is given by `u`, `v` in [0, 1) (0.5, 0.5 is the centre). Returns RGB 0..255 floats.
+ * Decodes an image, scales it so its short side is `size` (times the placement's zoom) and cuts a
+ * size x size square where `placement` says (the centre by default). Returns RGB 0..255 floats.
  */
-export async function loadSquareCrop(path: string, size: number, u: number, v: number, flip: boolean): Promise<Float32Array> {
+export async function loadSquareCrop(path: string, size: number, placement: CropPlacement = CENTRE_CROP): Promise<Float32Array> {
+  const { u, v, flip, zoom } = placement;
+  const scaled = Math.max(size, Math.round(size * zoom));
   const { data, info } = await sharp(path, { failOn: 'error' })
     .rotate()
     .removeAlpha()
     .toColourspace('srgb')
-    .resize(size, size, { fit: 'outside', kernel: 'lanczos3' })
+    .resize(scaled, scaled, { fit: 'outside', kernel: 'lanczos3' })
     .raw()
     .toBuffer({ resolveWithObject: true });
   const { width, height, channels } = info;
@@ -102,9 +128,9 @@ export class TrainingData {
   private _state: DataState;
   private readonly _warn: (message: string) => void;
 
-  readonly crop: CropMode;
+  readonly crop: CropSettings;
 
-  constructor(directory: string, files: readonly string[], size: number, seed: number, warn: (message: string) => void, state?: DataState, crop: CropMode = DEFAULT_CROP) {
+  constructor(directory: string, files: readonly string[], size: number, seed: number, warn: (message: string) => void, state?: DataState, crop: CropSettings = { mode: DEFAULT_CROP, maxZoom: 1 }) {
     this.directory = directory;
     this.crop = crop;
     this.files = files;
@@ -150,11 +176,11 @@ export class TrainingData {
         this._state.order = this._rng.permutation(this.files.length);
       }
       const file = this.files[this._state.order[this._state.position++]];
-      const [u, v, flip] = this.crop === 'center' ? [0.5, 0.5, false] : [this._rng.next(), this._rng.next(), this._rng.next() < 0.5];
+      const placement = this._nextPlacement();
       this._state.rngState = this._rng.state;
       if (this._state.unreadable.includes(file)) continue;
       try {
-        pixels.set(await loadSquareCrop(join(this.directory, file), this.size, u, v, flip), files.length * this.size * this.size * 3);
+        pixels.set(await loadSquareCrop(join(this.directory, file), this.size, placement), files.length * this.size * this.size * 3);
         files.push(file);
       } catch (error) {
         this._state.unreadable.push(file);
@@ -162,6 +188,14 @@ export class TrainingData {
       }
     }
     return { pixels, count, files, stateAfter: this.state };
+  }
+
+  /** Where the next crop is cut. The zoom is drawn last and only when it can differ from 1, so runs without it draw what they always did. */
+  private _nextPlacement(): CropPlacement {
+    if (this.crop.mode === 'center') return CENTRE_CROP;
+    const [u, v, flip] = [this._rng.next(), this._rng.next(), this._rng.next() < 0.5];
+    const zoom = this.crop.maxZoom > 1 ? Math.exp(this._rng.next() * Math.log(this.crop.maxZoom)) : 1;
+    return { u, v, flip, zoom };
   }
 }
 

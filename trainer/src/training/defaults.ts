@@ -64,6 +64,8 @@ export const DEFAULT_CHECKPOINT_SECONDS = 300;
 export const DEFAULT_PREVIEW_EVERY = 100;
 export const DEFAULT_EXPORT_STORAGE: WeightStorage = 'float16';
 export const DEFAULT_CROP: CropMode = 'random';
+/** `--crop-zoom`: how far random crops zoom in at most (dataset.ts, CropSettings); 1 never. */
+export const DEFAULT_CROP_ZOOM = 1;
 /**
  * Memory for the photos' content features with --crop center, in MiB: a photo's relu4_2 features
  * at 256 px take 2 MiB (32x32x512 floats), so this keeps 1000 photos (8000 at 128 px).

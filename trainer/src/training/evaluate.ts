@@ -86,7 +86,7 @@ export async function evaluateModel(model: StyleModel, options: EvaluateOptions)
     for (const file of files) {
       let pixels: Float32Array;
       try {
-        pixels = await loadSquareCrop(join(options.content, file), options.size, 0.5, 0.5, false);
+        pixels = await loadSquareCrop(join(options.content, file), options.size);
       } catch {
         unreadable++;
         continue;

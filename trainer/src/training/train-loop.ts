@@ -34,7 +34,7 @@ import { CHECKPOINT_FILE, readCheckpoint, writeCheckpoint, type Checkpoint, type
 import { ContentFeatureCache } from './content-feature-cache.js';
 import { autoContentWeight, type AutoContentWeight, type ContentWeightSetting } from './content-weight.js';
 import { listImages, loadSquareCrop, loadStyleImage, styleImageSize, TrainingData, type Batch, type CropMode, type DataState } from './dataset.js';
-import { DEFAULT_CONTENT_CACHE_MIB, DEFAULT_CROP, DEFAULT_PRECISION, TRAINING_PRECISIONS, WASM_MICRO_BATCH_PIXELS, type TrainingPrecision, type VggTap } from './defaults.js';
+import { DEFAULT_CONTENT_CACHE_MIB, DEFAULT_CROP, DEFAULT_CROP_ZOOM, DEFAULT_PRECISION, TRAINING_PRECISIONS, WASM_MICRO_BATCH_PIXELS, type TrainingPrecision, type VggTap } from './defaults.js';
 import { lossCurveSvg, type LossPoint } from './loss-curve.js';
 import { contentTargets, perceptualLoss, styleTargets, sumOf } from './losses.js';
 import { ProgressReporter } from './progress.js';
@@ -70,6 +70,8 @@ export interface TrainOptions {
   seed: number;
   /** How photos are cut to squares; default DEFAULT_CROP. `center` lets the content features be kept (see contentCache). */
   crop?: CropMode;
+  /** Random crops zoom in by up to this factor (CropSettings); default DEFAULT_CROP_ZOOM, 1: never. */
+  cropZoom?: number;
   /** Memory for the photos' content features with `crop: 'center'`, in MiB; default DEFAULT_CONTENT_CACHE_MIB, 0 keeps none. */
   contentCache?: number;
   /** Checkpoint every this many steps and/or seconds (whichever comes first). */
@@ -119,7 +121,7 @@ export class NonFiniteLossError extends Error {}
 
 /** The settings that decide the trained weights; a resume must keep them. */
 const DEFINING_OPTIONS = [
-  'arch', 'size', 'batch', 'lr', 'lrFinal', 'averageSteps', 'contentWeight', 'styleWeight', 'tvWeight', 'contentLayer', 'styleLayers', 'styleSize', 'styleLongSide', 'seed', 'microBatch', 'crop',
+  'arch', 'size', 'batch', 'lr', 'lrFinal', 'averageSteps', 'contentWeight', 'styleWeight', 'tvWeight', 'contentLayer', 'styleLayers', 'styleSize', 'styleLongSide', 'seed', 'microBatch', 'crop', 'cropZoom',
 ] as const;
 
 /** Previews are at twice the crop size (capped at 256 px): how the model does on larger pictures. */
@@ -242,6 +244,7 @@ class TrainingSession {
       ...input,
       out,
       crop: input.crop ?? DEFAULT_CROP,
+      cropZoom: input.cropZoom ?? DEFAULT_CROP_ZOOM,
       microBatch: input.microBatch ?? defaultMicroBatch(input.backend, input.size, input.batch),
       precision: convolutionPrecision(input.precision ?? DEFAULT_PRECISION, input.backend),
     };
@@ -264,7 +267,7 @@ class TrainingSession {
     const average = options.averageSteps ? new WeightAverage(options.averageSteps, variables, checkpoint?.average) : undefined;
     // A run resumed with averaging it did not have: the average starts now.
     if (average && checkpoint && !checkpoint.average) log(`The weights are averaged from step ${checkpoint.header.step} on (the checkpoint kept no average).`);
-    const data = new TrainingData(options.content, files, options.size, options.seed ^ 0x5eed, log, checkpoint?.header.data, options.crop);
+    const data = new TrainingData(options.content, files, options.size, options.seed ^ 0x5eed, log, checkpoint?.header.data, { mode: options.crop, maxZoom: options.cropZoom });
     const cacheMiB = options.contentCache ?? DEFAULT_CONTENT_CACHE_MIB;
     const contentCache = options.crop === 'center' && cacheMiB > 0 ? new ContentFeatureCache(cacheMiB * 2 ** 20) : undefined;
     const history = await readHistory(join(out, TRAIN_LOG_FILE), checkpoint?.header.step ?? 0);
@@ -281,7 +284,7 @@ class TrainingSession {
     }
     log(
       `Training a ${options.arch} network on ${files.length} photos from ${options.content} at ${options.size} px, batch ${options.batch} ` +
-        `(micro-batch ${options.microBatch}), ${options.crop} crops, ${totalSteps} steps (${(totalSteps / stepsPerEpoch).toFixed(2)} epochs), on ${options.backend}, ` +
+        `(micro-batch ${options.microBatch}), ${options.crop} crops${options.cropZoom > 1 ? ` zoomed in up to ${options.cropZoom}x` : ''}, ${totalSteps} steps (${(totalSteps / stepsPerEpoch).toFixed(2)} epochs), on ${options.backend}, ` +
         `convolutions in ${options.precision === 'bfloat16' ? 'bfloat16 (mixed precision)' : 'float32'}` +
         (contentCache ? `; the photos' content features are kept in memory (up to ${cacheMiB} MiB)` : '') +
         (checkpoint ? `; resuming at step ${checkpoint.header.step}.` : '.'),
@@ -473,6 +476,8 @@ class TrainingSession {
         learningRate: o.lr,
         ...(o.lrFinal !== undefined && { learningRateFinal: o.lrFinal }),
         seed: o.seed,
+        crop: o.crop,
+        ...(o.cropZoom > 1 && { cropZoom: o.cropZoom }),
         ...(this._average && { averageSteps: this._average.steps, averagedUpdates: this._average.updates }),
         weights: { content: o.contentWeight, style: o.styleWeight, tv: o.tvWeight },
         ...(o.contentWeightAuto && { contentWeightAuto: { identityStyleLoss: Math.round(o.contentWeightAuto.identityStyleLoss), photos: o.contentWeightAuto.photos } }),
@@ -492,8 +497,8 @@ class TrainingSession {
   }
 }
 
-/** TrainOptions with the output folder resolved and the crop mode, micro-batch and precision decided. */
-type PreparedTrainOptions = TrainOptions & { out: string; crop: CropMode; microBatch: number; precision: ConvolutionPrecision };
+/** TrainOptions with the output folder resolved and the crop mode and zoom, micro-batch and precision decided. */
+type PreparedTrainOptions = TrainOptions & { out: string; crop: CropMode; cropZoom: number; microBatch: number; precision: ConvolutionPrecision };
 
 /** ...and the content weight a number (with how `auto` chose it). */
 type ResolvedTrainOptions = Omit<PreparedTrainOptions, 'contentWeight'> & { contentWeight: number; contentWeightAuto?: AutoContentWeight };
@@ -623,6 +628,9 @@ function validate(options: TrainOptions): void {
   for (const [name, value] of weights) {
     if (!(value >= 0) || !Number.isFinite(value)) throw new Error(`--${name} must be a non-negative number, got ${value}.`);
   }
+  const zoom = options.cropZoom ?? DEFAULT_CROP_ZOOM;
+  if (!(zoom >= 1 && Number.isFinite(zoom))) throw new Error(`--crop-zoom must be a number of at least 1, got ${zoom}.`);
+  if (zoom > 1 && options.crop === 'center') throw new Error('--crop-zoom zooms random crops: use it with --crop random (centre crops are the same every epoch).');
   if (options.styleLayers.length === 0) throw new Error('--style-layers needs at least one VGG layer, e.g. relu1_1,relu2_1,relu3_1.');
 }
 
@@ -634,7 +642,7 @@ async function loadPreviews(size: number, directory: string, files: readonly str
   let count = 0;
   for (const file of chosen) {
     try {
-      pixels.set(await loadSquareCrop(join(directory, file), size, 0.5, 0.5, false), count * one);
+      pixels.set(await loadSquareCrop(join(directory, file), size), count * one);
       count++;
     } catch {
       // An unreadable preview photo is reported by the data loader when it meets it; skip it here.
