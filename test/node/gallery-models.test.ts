@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { loadStyleModelFromDisk } from '../../trainer/src/model-files.js';
-import { DEFAULT_STYLE_LAYERS } from '../../trainer/src/training/defaults.js';
+import { DEFAULT_CONTENT_LAYER, DEFAULT_STYLE_LAYERS } from '../../trainer/src/training/defaults.js';
 import { evaluateModel } from '../../trainer/src/training/evaluate.js';
 import { useBackend } from '../support/node-backend.js';
 import { SHARED_DATA, SHARED_PHOTOS, SHARED_VGG, sharedDataMissing } from '../support/trainer-fixtures.js';
@@ -80,7 +80,7 @@ describe('the shipped styles (demo/models)', () => {
       try {
         const result = await evaluateModel(model, {
           style: painting, content: SHARED_PHOTOS, vgg: SHARED_VGG, size: 256, styleLongSide: 512,
-          contentLayer: 'relu4_2', styleLayers: [...DEFAULT_STYLE_LAYERS], limit: 100,
+          contentLayer: DEFAULT_CONTENT_LAYER, styleLayers: [...DEFAULT_STYLE_LAYERS], limit: 100,
         });
         // The card rounds: to its digits, plus float noise from thread counts.
         assert.ok(Math.abs(result.stylePercentOfIdentity - card.stylePercent) <= 0.5 * 10 ** -card.decimals + 0.01, `style ${result.stylePercentOfIdentity} % against the card's ${card.stylePercent} %`);

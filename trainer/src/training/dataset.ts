@@ -11,7 +11,7 @@ import { readdir } from 'node:fs/promises';
 import { extname, join, relative } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { readRgbImage } from '../image-io.js';
-import { DEFAULT_CROP, IMAGE_EXTENSIONS } from './defaults.js';
+import { DEFAULT_CROP, DEFAULT_CROP_ZOOM, IMAGE_EXTENSIONS } from './defaults.js';
 import { SeededRng } from './rng.js';
 
 /**
@@ -130,7 +130,7 @@ export class TrainingData {
 
   readonly crop: CropSettings;
 
-  constructor(directory: string, files: readonly string[], size: number, seed: number, warn: (message: string) => void, state?: DataState, crop: CropSettings = { mode: DEFAULT_CROP, maxZoom: 1 }) {
+  constructor(directory: string, files: readonly string[], size: number, seed: number, warn: (message: string) => void, state?: DataState, crop: CropSettings = { mode: DEFAULT_CROP, maxZoom: DEFAULT_CROP_ZOOM }) {
     this.directory = directory;
     this.crop = crop;
     this.files = files;

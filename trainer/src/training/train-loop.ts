@@ -609,7 +609,7 @@ function kebab(name: string): string {
   return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }
 
-function validate(options: TrainOptions): void {
+function validate(options: PreparedTrainOptions): void {
   const positiveInteger = (name: string, value: number | undefined) => {
     if (value !== undefined && !(Number.isInteger(value) && value > 0)) throw new Error(`--${name} must be a positive integer, got ${value}.`);
   };
@@ -628,7 +628,7 @@ function validate(options: TrainOptions): void {
   for (const [name, value] of weights) {
     if (!(value >= 0) || !Number.isFinite(value)) throw new Error(`--${name} must be a non-negative number, got ${value}.`);
   }
-  const zoom = options.cropZoom ?? DEFAULT_CROP_ZOOM;
+  const zoom = options.cropZoom;
   if (!(zoom >= 1 && Number.isFinite(zoom))) throw new Error(`--crop-zoom must be a number of at least 1, got ${zoom}.`);
   if (zoom > 1 && options.crop === 'center') throw new Error('--crop-zoom zooms random crops: use it with --crop random (centre crops are the same every epoch).');
   if (options.styleLayers.length === 0) throw new Error('--style-layers needs at least one VGG layer, e.g. relu1_1,relu2_1,relu3_1.');
